@@ -444,7 +444,7 @@ def stratified_indices(y, size: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     picked = [
         rng.permutation(np.flatnonzero(y == cls))[:take]
-        for cls, take in zip(classes, quota)
+        for cls, take in zip(classes, quota, strict=True)
     ]
     return np.sort(np.concatenate(picked)).astype(np.int64)
 
@@ -488,9 +488,11 @@ def _load_npz_file(path: Path, source: str) -> dict:
         raise _fail(source, f"no such file: {path}.")
     try:
         archive = np.load(path, allow_pickle=False)
-    except ValueError as err:
+    except ValueError:
         raise _fail(
-            source, f"expected an .npz archive of plain arrays; {err}."
+            source,
+            "expected an .npz archive (np.savez); the file is not one, and "
+            "pickles are not loaded (allow_pickle=False).",
         ) from None
     except (OSError, EOFError, zipfile.BadZipFile) as err:
         raise _fail(source, f"cannot read the file ({err}).") from None

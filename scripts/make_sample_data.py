@@ -6,7 +6,7 @@ official test split, 200 per class, as uint8) and writes them, with the class
 names, to an .npz archive. The output is byte-for-byte deterministic: it is the
 format of `np.savez_compressed`, but the zip entries carry a fixed timestamp.
 
-Regenerate the packaged file (from the repo root)::
+Regenerate the packaged file (from the repo root, with ``pip install -e .`` done)::
 
     apt-get install dataset-fashion-mnist
     python scripts/make_sample_data.py
