@@ -47,7 +47,6 @@ def flag_gradients(
     vanishing_spread: float = 100.0,
     vanishing_ratio: float = 1000.0,
     exploding_abs: float = 10.0,
-    exploding_ratio: float = 1000.0,
 ) -> list[GradientFlag]:
     """Flags vanishing, exploding and non-finite gradients from per-layer mean |g|.
 
@@ -61,10 +60,11 @@ def flag_gradients(
       early ones 1e-3..1e-2) meets both. Requiring a spread keeps a converged net,
       whose gradients are all small, from being flagged; a net whose every layer is
       tiny from the start is therefore not flagged either.
-    - exploding: a finite layer whose mean |g| is above `exploding_abs` (10) or
-      `exploding_ratio` (1000) times above the median of the layers.
+    - exploding: a finite layer whose mean |g| is above `exploding_abs` (10). There is
+      no rule relative to the median: when late layers vanish the median drops, and
+      healthy early layers (1e-3) would sit 1000x above it.
 
-    The median is taken over the finite layers; the ratio rules need at least two.
+    The median is taken over the finite layers; the ratio rule needs at least two.
 
     Args:
         layer_means: layer name -> mean |g| (e.g. a median over recent steps).
@@ -73,7 +73,6 @@ def flag_gradients(
         vanishing_spread: how much larger the largest layer must be, > 1.
         vanishing_ratio: factor below the median that flags a layer, > 1.
         exploding_abs: absolute exploding threshold, > 0.
-        exploding_ratio: factor above the median that flags a layer, > 1.
 
     Returns:
         At most one `GradientFlag` per kind, in the order nonfinite, vanishing,
@@ -86,7 +85,6 @@ def flag_gradients(
     _check_positive("vanishing_spread", vanishing_spread, 1.0)
     _check_positive("vanishing_ratio", vanishing_ratio, 1.0)
     _check_positive("exploding_abs", exploding_abs)
-    _check_positive("exploding_ratio", exploding_ratio, 1.0)
     nonfinite = dict(nonfinite or {})
     means = {name: float(value) for name, value in layer_means.items()}
     flags = []
@@ -131,19 +129,14 @@ def flag_gradients(
             )
         )
 
-    exploding = [
-        name
-        for name, value in finite.items()
-        if value > exploding_abs or (use_ratio and value > exploding_ratio * median)
-    ]
+    exploding = [name for name, value in finite.items() if value > exploding_abs]
     if exploding:
         flags.append(
             GradientFlag(
                 "exploding",
                 tuple(exploding),
                 f"mean |g| {_fmt(finite, exploding)} vs median {median:.1e} over "
-                f"{len(finite)} layers (rule: > {exploding_abs:g}, or "
-                f"{exploding_ratio:g}x above the median).",
+                f"{len(finite)} layers (rule: > {exploding_abs:g}).",
             )
         )
     return flags

@@ -1,0 +1,74 @@
+"""Tests of the pure gradient-health rule."""
+
+import math
+
+import pytest
+
+from kt_capacity.gradient_health import GradientFlag, flag_gradients
+
+
+def test_flag_gradients_tutorial_vanishing_pattern():
+    means = {
+        "conv_1": 3e-3,
+        "conv_2": 1e-3,
+        "conv_3": 1e-6,
+        "conv_4": 8e-7,
+        "conv_5": 1e-6,
+    }
+    flags = flag_gradients(means)
+    assert [f.kind for f in flags] == ["vanishing"]
+    assert flags[0].layers == ("conv_3", "conv_4", "conv_5")
+    assert "conv_4 8.0e-07" in flags[0].evidence
+
+
+def test_flag_gradients_healthy_net_has_no_flags():
+    assert flag_gradients({"conv_1": 8e-3, "conv_2": 2e-3, "dense": 5e-4}) == []
+
+
+def test_flag_gradients_converged_net_with_uniformly_small_gradients_is_not_vanishing():
+    assert flag_gradients({"a": 3e-6, "b": 1e-6, "c": 5e-6}) == []
+
+
+def test_flag_gradients_relative_rule_catches_one_layer_far_below_median():
+    flags = flag_gradients({"a": 1e-1, "b": 2e-1, "c": 5e-5})
+    assert flags == [flags[0]] and flags[0].kind == "vanishing"
+    assert flags[0].layers == ("c",)
+
+
+@pytest.mark.parametrize(
+    ("means", "layers"),
+    [({"a": 1e-3, "b": 50.0}, ("b",)), ({"a": 11.0, "b": 2e-3, "c": 9.0}, ("a",))],
+)
+def test_flag_gradients_exploding(means, layers):
+    flags = [f for f in flag_gradients(means) if f.kind == "exploding"]
+    assert [f.layers for f in flags] == [layers]
+
+
+def test_flag_gradients_nonfinite_from_nan_mean_or_counts_first():
+    flags = flag_gradients(
+        {"a": math.nan, "b": 1e-3, "c": 1e-3}, nonfinite={"a": 4, "c": 2}
+    )
+    assert flags == [
+        GradientFlag(
+            "nonfinite",
+            ("a", "c"),
+            "non-finite gradient entries (count per layer: a 4, c 2).",
+        )
+    ]
+
+
+def test_flag_gradients_empty_input():
+    assert flag_gradients({}) == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"vanishing_abs": 0.0}, "Received vanishing_abs=0.0"),
+        ({"vanishing_ratio": 1.0}, "Received vanishing_ratio=1.0"),
+        ({"exploding_abs": math.inf}, "Received exploding_abs=inf"),
+    ],
+)
+def test_flag_gradients_rejects_bad_thresholds(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        flag_gradients({"a": 1.0}, **kwargs)
