@@ -1,10 +1,13 @@
-"""Tests of the pure gradient-health rule."""
+"""Tests of the pure gradient-health rule and its rich table."""
 
+import io
 import math
 
 import pytest
+from rich.console import Console
 
 from kt_capacity.gradient_health import GradientFlag, flag_gradients
+from kt_capacity.report.gradients import gradient_table, sparkline
 
 
 def test_flag_gradients_tutorial_vanishing_pattern():
@@ -72,3 +75,54 @@ def test_flag_gradients_empty_input():
 def test_flag_gradients_rejects_bad_thresholds(kwargs, match):
     with pytest.raises(ValueError, match=match):
         flag_gradients({"a": 1.0}, **kwargs)
+
+
+def _history():
+    records = []
+    for step, scale in enumerate([1.0, 0.5, 0.1]):
+        for layer, base in (("conv_1", 3e-3), ("conv_2", 1e-6), ("head", 2e-3)):
+            records.append(
+                {
+                    "layer": layer,
+                    "step": step,
+                    "mean_abs": base * scale,
+                    "rms": 2 * base * scale,
+                    "max_abs": 10 * base * scale,
+                    "frac_tiny": 0.25,
+                    "nonfinite": 0.0,
+                }
+            )
+    return records
+
+
+def _render(renderable):
+    console = Console(width=120, file=io.StringIO(), color_system=None)
+    console.print(renderable)
+    return console.file.getvalue()
+
+
+def test_gradient_table_shows_latest_stats_trend_and_flags():
+    history = _history()
+    flags = flag_gradients({r["layer"]: r["mean_abs"] for r in history[-3:]})
+    text = _render(gradient_table(history, flags))
+    assert "Gradient health (step 2)" in text
+    conv_2 = next(line for line in text.splitlines() if "conv_2" in line)
+    assert "1.00e-07" in conv_2 and "25.0" in conv_2 and "vanishing" in conv_2
+    assert "█▆▁" in conv_2  # 1.0 -> 0.5 -> 0.1 on a log scale
+    assert "vanishing: conv_2;" in text
+
+
+def test_gradient_table_without_records():
+    assert "no gradient records" in _render(gradient_table([], []))
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [([1e-3, 1e-3], "▅▅"), ([1e-6, 1e-3, math.nan, 0.0], "▁█!_"), ([], "")],
+)
+def test_sparkline_log_scale_and_special_values(values, expected):
+    assert sparkline(values) == expected
+
+
+def test_sparkline_keeps_the_latest_values():
+    assert sparkline([1.0, 1e-9, 1e-6, 1e-3], length=2) == "▁█"
