@@ -31,7 +31,12 @@ def count_flops(model: keras.Model) -> int:
     graph = convert_variables_to_constants_v2(concrete).graph
     builder = tf.compat.v1.profiler.ProfileOptionBuilder
     options = builder(builder.float_operation()).with_empty_output().build()
-    profile = tf.compat.v1.profiler.profile(
-        graph=graph, run_meta=tf.compat.v1.RunMetadata(), cmd="op", options=options
-    )
+    logger, level = tf.get_logger(), tf.get_logger().level
+    logger.setLevel("ERROR")  # the v1 profiler logs a deprecation notice per call
+    try:
+        profile = tf.compat.v1.profiler.profile(
+            graph=graph, run_meta=tf.compat.v1.RunMetadata(), cmd="op", options=options
+        )
+    finally:
+        logger.setLevel(level)
     return int(profile.total_float_ops)

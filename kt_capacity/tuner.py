@@ -176,6 +176,9 @@ class CapacityTuner(kt.Tuner):
     # -- one trial ----------------------------------------------------------------
     def run_trial(self, trial, *fit_args, **fit_kwargs):
         hp = trial.hyperparameters
+        seed = getattr(self.oracle, "seed", None)
+        if isinstance(seed, int) and trial.trial_id.isdigit():
+            keras.utils.set_random_seed(seed + int(trial.trial_id))
         config = Config(hp.get("family"), hp.get("depth"), hp.get("width"))
         reason = getattr(self.oracle, "reason", lambda _: None)(trial.trial_id)
         if self.listener is not None:

@@ -1,0 +1,1 @@
+"""Rich renderables and plots of a capacity search; functions return, never print."""
