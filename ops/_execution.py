@@ -7,7 +7,7 @@ so `"auto"` compiles only where a GPU is there to run the layer; `"xla"` and
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 

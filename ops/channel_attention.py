@@ -108,7 +108,9 @@ class ChannelAttention(keras.layers.Layer):
         check_reduction_fits(self.reduction, channels, "input channels")
         hidden = max(1, channels // self.reduction)
         self.squeeze_kernel = self.add_weight(
-            name="squeeze_kernel", shape=(channels, hidden), initializer="glorot_uniform"
+            name="squeeze_kernel",
+            shape=(channels, hidden),
+            initializer="glorot_uniform",
         )
         self.squeeze_bias = self.add_weight(
             name="squeeze_bias", shape=(hidden,), initializer="zeros"

@@ -48,13 +48,19 @@ def _one_row(grad, tiny):
     return tf.stack([mean_abs, rms, max_abs, frac_tiny, nonfinite])
 
 
-@tf.function(autograph=False, reduce_retracing=True)
-def _fused_stats(grads, tiny):
-    rows = [_one_row(g, tiny) for g in grads]
-    return tf.stack(rows, axis=0)
+def _stack_rows(grads, tiny):
+    return tf.stack([_one_row(g, tiny) for g in grads], axis=0)
 
 
-def gradient_stats(grads: Sequence, tiny: float = 1e-8) -> tf.Tensor:
+_fused_stats = tf.function(_stack_rows, autograph=False, reduce_retracing=True)
+_fused_stats_xla = tf.function(
+    _stack_rows, autograph=False, reduce_retracing=True, jit_compile=True
+)
+
+
+def gradient_stats(
+    grads: Sequence, tiny: float = 1e-8, jit_compile: bool = False
+) -> tf.Tensor:
     """Per-variable statistics of a list of gradients in one fused call.
 
     Columns (see `GRADIENT_STAT_NAMES`): mean |g|, RMS, max |g|, fraction of entries
@@ -75,6 +81,8 @@ def gradient_stats(grads: Sequence, tiny: float = 1e-8) -> tf.Tensor:
     Args:
         grads: list or tuple of gradient tensors (or `None`).
         tiny: threshold of the "tiny" column, >= 0.
+        jit_compile: compile the op with XLA. Off by default: inside a CPU train
+            step it was measured no faster (benchmarks/RESULTS.md, issue 4).
 
     Returns:
         A float32 tensor of shape `[len(grads), 5]` (`[0, 5]` for an empty list).
@@ -99,4 +107,5 @@ def gradient_stats(grads: Sequence, tiny: float = 1e-8) -> tf.Tensor:
         )
     if len(grads) == 0:
         return tf.zeros([0, len(GRADIENT_STAT_NAMES)], tf.float32)
-    return _fused_stats(list(grads), tf.constant(tiny, tf.float32))
+    fused = _fused_stats_xla if jit_compile else _fused_stats
+    return fused(list(grads), tf.constant(tiny, tf.float32))

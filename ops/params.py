@@ -94,7 +94,9 @@ def param_comparison(
         kernel_size=kernel_size,
         reduction=reduction,
         conv2d=kernel_size * kernel_size * in_channels * filters + bias,
-        separable=kernel_size * kernel_size * in_channels + in_channels * filters + bias,
+        separable=kernel_size * kernel_size * in_channels
+        + in_channels * filters
+        + bias,
         attention=filters * hidden + hidden + hidden * filters + filters,
     )
 
@@ -104,8 +106,9 @@ def format_table(rows: list[ParamComparison]) -> str:
     lines = [" in  filters  conv2d  separable  attention  conv_ratio  total_ratio"]
     for row in rows:
         lines.append(
-            f"{row.in_channels:>3} {row.filters:>8} {row.conv2d:>7} {row.separable:>10} "
-            f"{row.attention:>10} {row.conv_ratio:>11.4f} {row.total_ratio:>12.4f}"
+            f"{row.in_channels:>3} {row.filters:>8} {row.conv2d:>7} "
+            f"{row.separable:>10} {row.attention:>10} "
+            f"{row.conv_ratio:>11.4f} {row.total_ratio:>12.4f}"
         )
     return "\n".join(lines)
 

@@ -51,7 +51,9 @@ def separable_conv_se(
     if bias is not None:
         y = ops.add(y, bias)
     y = activation(y)
-    return channel_attention(y, squeeze_kernel, squeeze_bias, excite_kernel, excite_bias)
+    return channel_attention(
+        y, squeeze_kernel, squeeze_bias, excite_kernel, excite_bias
+    )
 
 
 def _pair(name: str, value) -> tuple[int, int]:
@@ -206,7 +208,9 @@ class SeparableConvSE(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         batch, height, width, _ = input_shape
         sizes = []
-        for size, k, s in zip((height, width), self.kernel_size, self.strides):
+        for size, k, s in zip(
+            (height, width), self.kernel_size, self.strides, strict=True
+        ):
             if size is None:
                 sizes.append(None)
             elif self.padding == "same":
