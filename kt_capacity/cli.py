@@ -1,4 +1,4 @@
-"""Command line: `python -m kt_capacity.cli search|report` (also `kt-capacity`).
+"""Command line: `python -m kt_capacity.cli search|report|diagnose` (`kt-capacity`).
 
 Usage and input errors are one line on stderr and exit status 2.
 """
@@ -126,6 +126,39 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     r = sub.add_parser("report", help="re-render a finished or interrupted search")
     r.add_argument("directory")
+    r.add_argument(
+        "--plots",
+        action="store_true",
+        help="(re)write the PNG plots into the search's project folder",
+    )
+    d = sub.add_parser(
+        "diagnose",
+        help="fit one configuration (or a saved .keras model) and diagnose the fit",
+    )
+    d.add_argument("--depth", type=_positive_int, default=None)
+    d.add_argument("--width", type=_positive_int, default=None)
+    d.add_argument(
+        "--family", default=None, help="plain (default), residual or separable_se"
+    )
+    d.add_argument(
+        "--model", default=None, help="a saved Keras model (PATH.keras) to diagnose"
+    )
+    d.add_argument(
+        "--dataset",
+        default="sample",
+        help="sample (default), fashion_mnist, cifar10, digits, npz:PATH or dir:PATH",
+    )
+    d.add_argument("--epochs", type=_positive_int, default=3)
+    d.add_argument("--batch-size", type=_positive_int, default=128)
+    d.add_argument("--max-train", type=_positive_int, default=None)
+    d.add_argument(
+        "--every-n-steps",
+        type=_positive_int,
+        default=1,
+        help="record gradient statistics every n-th step (default 1)",
+    )
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--out", default=None, help="folder for the plots that apply")
     return parser
 
 
@@ -269,6 +302,136 @@ def _report(args, console: Console) -> int:
         raise UsageError(f"{PROG} report: error: {e}") from None
     console.print(trial_table(summary))
     console.print(recommendation_panel(summary))
+    if args.plots:
+        from kt_capacity.records import find_project_dir
+        from kt_capacity.report.plots import write_plots
+
+        _print_plots(console, write_plots(summary, find_project_dir(args.directory)))
+    return 0
+
+
+def _print_plots(console: Console, written: dict) -> None:
+    """List the plots written and the ones skipped, with the reason."""
+    for name, result in written.items():
+        if isinstance(result, Path):
+            console.print(f"plot: {result}", highlight=False, soft_wrap=True)
+        else:
+            console.print(
+                f"[dim]skipped {name}: {result}[/]", highlight=False, soft_wrap=True
+            )
+
+
+def _load_user_model(path: str):
+    """Load a saved Keras model, as a UsageError on any failure."""
+    import keras
+
+    import kt_capacity.ops  # noqa: F401  (registers the ops layers for loading)
+
+    if not Path(path).is_file():
+        raise UsageError(f"{PROG} diagnose: error: no such model file: '{path}'")
+    try:
+        model = keras.models.load_model(path)
+    except Exception as e:  # corrupt zip, unknown format, missing custom layer...
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise UsageError(
+            f"{PROG} diagnose: error: cannot load model '{path}': "
+            f"{type(e).__name__}: {first}"
+        ) from None
+    if not isinstance(model, keras.Model):
+        raise UsageError(
+            f"{PROG} diagnose: error: '{path}' holds a {type(model).__name__}, "
+            "not a keras.Model"
+        )
+    return model
+
+
+def _diagnose(args, console: Console) -> int:
+    from kt_capacity.hypermodel import FAMILIES
+
+    if args.model is not None:
+        given = [
+            f"--{n}"
+            for n in ("depth", "width", "family")
+            if getattr(args, n) is not None
+        ]
+        if given:
+            raise UsageError(
+                f"{PROG} diagnose: error: --model excludes {', '.join(given)}"
+            )
+    elif args.depth is None or args.width is None:
+        raise UsageError(
+            f"{PROG} diagnose: error: pass --depth and --width, or --model PATH.keras"
+        )
+    family = args.family or "plain"
+    if family not in FAMILIES:
+        raise UsageError(
+            f"{PROG} diagnose: error: argument --family: expected one of "
+            f"{','.join(FAMILIES)}, received {family!r}"
+        )
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    from kt_capacity.data import DataError, load_dataset
+    from kt_capacity.diagnose_run import check_model, run_diagnosis
+    from kt_capacity.gradient_health import GradientFlag
+    from kt_capacity.hypermodel import CapacityHyperModel, InfeasibleConfigError
+    from kt_capacity.report.gradients import gradient_table
+    from kt_capacity.report.panels import diagnosis_panel
+    from kt_capacity.space import Config
+
+    model = _load_user_model(args.model) if args.model is not None else None
+    try:
+        data = load_dataset(args.dataset, seed=args.seed, max_train=args.max_train)
+    except DataError as e:
+        raise UsageError(f"{PROG} diagnose: error: {e}") from None
+    if model is None:
+        config = Config(family, args.depth, args.width)
+        hypermodel = CapacityHyperModel(
+            data.input_shape,
+            data.num_classes,
+            depths=[args.depth],
+            widths=[args.width],
+            families=[family],
+        )
+        keras.utils.set_random_seed(args.seed)
+        try:
+            model = hypermodel.build_config(config)
+        except InfeasibleConfigError as e:
+            raise UsageError(f"{PROG} diagnose: error: {e}") from None
+        label = config.label
+    else:
+        label = Path(args.model).name
+    try:
+        check_model(model, data)
+    except ValueError as e:
+        raise UsageError(f"{PROG} diagnose: error: {label}: {e}") from None
+    console.print(
+        f"[bold]kt-capacity diagnose[/] {label} on {data.name}: "
+        f"{len(data.x_train):,} train / {len(data.x_val):,} val images, "
+        f"{model.count_params():,} params, {args.epochs} epoch(s)",
+        highlight=False,
+    )
+    record = run_diagnosis(
+        model,
+        data,
+        epochs=args.epochs,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        every_n_steps=args.every_n_steps,
+        depth=args.depth,
+        width=args.width,
+        label=label,
+    )
+    console.print(diagnosis_panel(record, label))
+    flags = [
+        GradientFlag(f["kind"], tuple(f["layers"]), f["evidence"])
+        for f in record["gradient_flags"]
+    ]
+    console.print(gradient_table(record["gradient_history"], flags))
+    if args.out is not None:
+        from kt_capacity.report.plots import write_record_plots
+
+        _print_plots(console, write_record_plots(record, args.out, label))
     return 0
 
 
@@ -279,6 +442,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "search":
             return _search(args, console)
+        if args.command == "diagnose":
+            return _diagnose(args, console)
         return _report(args, console)
     except UsageError as e:
         print(str(e), file=sys.stderr)
