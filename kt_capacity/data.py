@@ -141,7 +141,13 @@ def _labels_to_int(y: np.ndarray, source: str, split: str) -> np.ndarray:
 
 
 def validate_arrays(
-    x, y, *, source: str, split: str, num_classes: int | None = None
+    x,
+    y,
+    *,
+    source: str,
+    split: str,
+    num_classes: int | None = None,
+    unit_range: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Check one split of image data and return it normalised.
 
@@ -159,6 +165,8 @@ def validate_arrays(
         split: "train" or "validation", named in error messages.
         num_classes: when given, labels must lie in [0, num_classes); otherwise
             they must be >= 0.
+        unit_range: require float images in [0, 1]; False accepts any finite
+            floats (a user's own standardised arrays passed to `tuner.search`).
 
     Returns:
         `(x, y)`: float32 images of shape (N, H, W, C) in [0, 1] and int32
@@ -206,7 +214,7 @@ def validate_arrays(
                 "infinite values.",
             )
         low, high = float(x.min()), float(x.max())
-        if low < 0.0 or high > 1.0:
+        if unit_range and (low < 0.0 or high > 1.0):
             raise _fail(
                 source,
                 f"{split} float images must lie in [0, 1]; received values in "

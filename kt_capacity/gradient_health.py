@@ -1,4 +1,4 @@
-"""Gradient-health findings shared by the GradientStats callback and the diagnosis (pure)."""
+"""Gradient-health findings shared by GradientStats and the diagnosis (pure)."""
 
 from __future__ import annotations
 

@@ -103,21 +103,25 @@ def next_proposal(
 
 
 def _walk_family(lattice, family, tried, excluded, threshold) -> Proposal | None:
-    start = next(
-        (
-            Config(family, d, w)
-            for d in lattice.depths
-            for w in lattice.widths
-            if Config(family, d, w) not in excluded
-        ),
-        None,
-    )
-    if start is None:
-        return None
-    if start not in tried:
-        return Proposal(start, f"start small: the cheapest feasible {family} network")
-    anchor = tried[start]
-    if not anchor.ok:
+    # The start is the cheapest feasible configuration that did not fail.
+    anchor = None
+    for depth in lattice.depths:
+        for width in lattice.widths:
+            config = Config(family, depth, width)
+            if config in excluded or (config in tried and not tried[config].ok):
+                continue
+            if config not in tried:
+                failed = [c.label for c in tried if c.family == family]
+                if failed:
+                    return Proposal(config, f"start again: {', '.join(failed)} failed")
+                return Proposal(
+                    config, f"start small: the cheapest feasible {family} network"
+                )
+            anchor = tried[config]
+            break
+        if anchor is not None:
+            break
+    if anchor is None:
         return None
     closed: dict[str, str] = {}
     diagonal_tried: set[Config] = set()

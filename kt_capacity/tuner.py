@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import math
 import time
+import warnings
 
 import keras
 import keras_tuner as kt
@@ -132,7 +133,9 @@ class CapacityTuner(kt.Tuner):
         if isinstance(x, np.ndarray) and y is not None:
             fit_kwargs.pop("x", None)
             fit_kwargs.pop("y", None)
-            x, y = validate_arrays(x, y, source="search(x, y)", split="train")
+            x, y = validate_arrays(
+                x, y, source="search(x, y)", split="train", unit_range=False
+            )
             labels = [y]
             val = fit_kwargs.get("validation_data")
             if isinstance(val, tuple) and len(val) == 2:
@@ -141,6 +144,7 @@ class CapacityTuner(kt.Tuner):
                     np.asarray(val[1]),
                     source="search(validation_data)",
                     split="validation",
+                    unit_range=False,
                 )
                 fit_kwargs["validation_data"] = (xv, yv)
                 labels.append(yv)
@@ -270,6 +274,13 @@ class CapacityTuner(kt.Tuner):
             records.save_summary(self.project_dir, summary)
             if self.listener is not None:
                 self.listener.on_trial_end(trial.trial_id, summary)
+
+    def load_model(self, trial):
+        # The best-epoch checkpoint holds optimizer slots the fresh model lacks;
+        # Keras warns about skipping them, which is expected here.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Skipping variable loading")
+            return super().load_model(trial)
 
     # -- results --------------------------------------------------------------------
     def summary(self) -> dict:
