@@ -8,7 +8,8 @@ Run from the repo root:
 
 Both nets hold the same weights (copied), run in the same process, and are timed in
 alternating order; each figure is the median of `--repeats` timed runs of `--steps`
-train steps (`train_on_batch`) or inference steps (`predict_on_batch`).
+train steps (`train_on_batch`) or inference steps (`predict_on_batch`); ratios are
+medians (and quartiles) of per-repeat ratios, stock time / this net's time.
 """
 
 from __future__ import annotations
@@ -80,16 +81,21 @@ def measure(
 ) -> dict:
     """Measures train and inference throughput of each net kind.
 
+    Timed runs of one phase alternate between kinds (order reversed every repeat),
+    so each repeat gives a ratio of runs made under the same machine load.
+
     Args:
         kinds: net kinds for `build_net`, the first one the baseline.
         batch_size: images per step.
         steps: steps per timed run.
-        repeats: timed runs per figure (the median is kept).
+        repeats: timed runs per figure.
         model_jit: `jit_compile` passed to `Model.compile`.
         seed: seed for weights and data.
 
     Returns:
-        `{kind: {"train": img/s, "infer": img/s}}` (medians).
+        `{kind: {phase: {"img_s", "ratio", "ratio_q1", "ratio_q3"}}}` for the
+        phases `"train"` and `"infer"`: median throughput, and the median and
+        quartiles of the per-repeat throughput ratios against the baseline.
     """
     keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
@@ -111,38 +117,49 @@ def measure(
         model.train_on_batch(x, y)  # trace + warm up
         model.predict_on_batch(x)
         models[kind] = model
-    timings = {kind: {"train": [], "infer": []} for kind in kinds}
+    steps_of = {
+        "train": lambda m: m.train_on_batch(x, y),
+        "infer": lambda m: m.predict_on_batch(x),
+    }
+    seconds = {kind: {phase: [] for phase in steps_of} for kind in kinds}
     for r in range(repeats):
         order = kinds if r % 2 == 0 else list(reversed(kinds))
-        for kind in order:
-            model = models[kind]
-            timings[kind]["train"].append(
-                _time_steps(lambda m=model: m.train_on_batch(x, y), steps)
-            )
-            timings[kind]["infer"].append(
-                _time_steps(lambda m=model: m.predict_on_batch(x), steps)
-            )
-    return {
-        kind: {
-            phase: batch_size * steps / statistics.median(seconds)
-            for phase, seconds in phases.items()
-        }
-        for kind, phases in timings.items()
-    }
+        for phase, step in steps_of.items():
+            for kind in order:
+                seconds[kind][phase].append(
+                    _time_steps(lambda m=models[kind], s=step: s(m), steps)
+                )
+    baseline = seconds[kinds[0]]
+    results = {}
+    for kind, phases in seconds.items():
+        results[kind] = {}
+        for phase, runs in phases.items():
+            ratios = [b / t for b, t in zip(baseline[phase], runs, strict=True)]
+            q1, _, q3 = statistics.quantiles(ratios, n=4)
+            results[kind][phase] = {
+                "img_s": batch_size * steps / statistics.median(runs),
+                "ratio": statistics.median(ratios),
+                "ratio_q1": q1,
+                "ratio_q3": q3,
+            }
+    return results
 
 
-def format_table(results: dict, baseline: str = "stock") -> str:
-    """Formats `measure` results with ratios against the baseline kind."""
-    lines = [
-        f"{'net':<10} {'train img/s':>12} {'ratio':>7} {'infer img/s':>12} {'ratio':>7}"
-    ]
-    base = results[baseline]
-    for kind, figures in results.items():
-        lines.append(
-            f"{kind:<10} {figures['train']:>12.1f} "
-            f"{figures['train'] / base['train']:>7.3f} "
-            f"{figures['infer']:>12.1f} {figures['infer'] / base['infer']:>7.3f}"
-        )
+def format_table(results: dict) -> str:
+    """Formats `measure` results: median img/s, median ratio [quartiles]."""
+    header = f"{'net':<8}"
+    for phase in ("train", "infer"):
+        header += f" {phase + ' img/s':>12} {'ratio [q1, q3]':>21}"
+    lines = [header]
+    for kind, phases in results.items():
+        line = f"{kind:<8}"
+        for phase in ("train", "infer"):
+            f = phases[phase]
+            line += (
+                f" {f['img_s']:>12.1f} {f['ratio']:>6.3f} "
+                f"[{f['ratio_q1']:.3f}, {f['ratio_q3']:.3f}]"
+            )
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -151,8 +168,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
     parser.add_argument("--modes", default="auto", help="comma-separated compile modes")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--model-jit", action="store_true", help="Model jit_compile")
     args = parser.parse_args(argv)
     if args.smoke:
