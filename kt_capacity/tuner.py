@@ -19,6 +19,7 @@ from kt_capacity.data import validate_arrays
 from kt_capacity.diagnosis import diagnose, verdict_code
 from kt_capacity.gradient_stats import GradientStats
 from kt_capacity.hypermodel import CapacityHyperModel, InfeasibleConfigError
+from kt_capacity.interrupt import StopOnRequest, StopRequest, deferred_sigint
 from kt_capacity.oracle import CapacityOracle
 from kt_capacity.space import Config
 
@@ -96,6 +97,7 @@ class CapacityTuner(kt.Tuner):
             **kwargs,
         )
         self.max_params = max_params
+        self._stop_request = StopRequest()
         self.gradient_stats = gradient_stats
         self.listener = listener
 
@@ -120,7 +122,12 @@ class CapacityTuner(kt.Tuner):
         if isinstance(self.hypermodel, CapacityHyperModel):
             fit_args = self._prepare(fit_args, fit_kwargs)
         fit_kwargs.setdefault("verbose", 0 if self.listener is not None else 1)
-        return super().search(*fit_args, **fit_kwargs)
+        with deferred_sigint() as self._stop_request:
+            return super().search(*fit_args, **fit_kwargs)
+
+    def on_trial_begin(self, trial):
+        self._stop_request.check()
+        super().on_trial_begin(trial)
 
     def _prepare(self, fit_args: tuple, fit_kwargs: dict) -> tuple:
         """Validate array data, infer the model's shape, exclude impossible configs.
@@ -203,6 +210,7 @@ class CapacityTuner(kt.Tuner):
                 filepath=self._get_checkpoint_fname(trial.trial_id),
             ),
             batch_losses,
+            StopOnRequest(self._stop_request),
         ]
         grad_cb = GradientStats(every_n_steps=10) if self.gradient_stats else None
         if grad_cb is not None:
