@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import zipfile
 from pathlib import Path
 
 from rich.console import Console
@@ -323,12 +324,17 @@ def _print_plots(console: Console, written: dict) -> None:
 
 def _load_user_model(path: str):
     """Load a saved Keras model, as a UsageError on any failure."""
+    if not Path(path).is_file():
+        raise UsageError(f"{PROG} diagnose: error: no such model file: '{path}'")
+    if path.endswith(".keras") and not zipfile.is_zipfile(path):
+        raise UsageError(
+            f"{PROG} diagnose: error: cannot load model '{path}': not a valid .keras "
+            "file (a .keras model is a zip archive)"
+        )
     import keras
 
     import kt_capacity.ops  # noqa: F401  (registers the ops layers for loading)
 
-    if not Path(path).is_file():
-        raise UsageError(f"{PROG} diagnose: error: no such model file: '{path}'")
     try:
         model = keras.models.load_model(path)
     except Exception as e:  # corrupt zip, unknown format, missing custom layer...

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from rich.console import Group
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
 from kt_capacity.diagnosis import Diagnosis
@@ -66,6 +67,16 @@ def _metrics_line(metrics: Mapping, epochs: int) -> Text | None:
     return Text("After training: " + ", ".join(parts), style="dim")
 
 
+def _bullets(items: list[Text], numbered: bool = False) -> Table:
+    """A list with a hanging indent: wrapped lines align after the marker."""
+    grid = Table.grid(padding=(0, 1), pad_edge=False)
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column(ratio=1)
+    for i, item in enumerate(items or [Text("(none)", style="dim")], 1):
+        grid.add_row(f"  {i}." if numbered and items else "  -", item)
+    return grid
+
+
 def _gradient_spread(diagnosis) -> str | None:
     """Range of the latest per-layer mean |g| of a record, or None without stats."""
     if not isinstance(diagnosis, Mapping):
@@ -106,7 +117,7 @@ def diagnosis_panel(diagnosis: Diagnosis | Mapping, label: str) -> Panel:
     epochs = 0
     if isinstance(diagnosis, Mapping):
         epochs = len((diagnosis.get("history") or {}).get("val_accuracy") or [])
-    lines: list[Text] = [
+    lines: list = [
         Text.assemble(
             ("Verdict: ", "bold"), (verdict.replace("_", " "), f"bold {style}")
         )
@@ -121,24 +132,21 @@ def diagnosis_panel(diagnosis: Diagnosis | Mapping, label: str) -> Panel:
     }
     evidence = [e for e in evidence if e not in shown]
     lines.append(Text("Evidence:", style="bold"))
-    lines += [Text(f"  - {e}") for e in evidence] or [Text("  (none)")]
+    lines.append(_bullets([Text(e) for e in evidence]))
     lines.append(Text("Gradient findings:", style="bold"))
-    if flags:
-        for f in flags:
-            lines.append(
-                Text.assemble(
-                    "  - ",
-                    (f"{f['kind']}", FLAG_STYLE.get(f["kind"], "")),
-                    f" in {', '.join(f['layers'])}: {f['evidence']}",
-                )
-            )
-    else:
-        lines.append(Text("  - no vanishing, exploding or non-finite gradients"))
+    findings = [
+        Text.assemble(
+            (f["kind"], FLAG_STYLE.get(f["kind"], "")),
+            f" in {', '.join(f['layers'])}: {f['evidence']}",
+        )
+        for f in flags
+    ] or [Text("no vanishing, exploding or non-finite gradients")]
     spread = _gradient_spread(diagnosis)
     if spread is not None:
-        lines.append(Text(f"  - {spread}", style="dim"))
+        findings.append(Text(spread, style="dim"))
+    lines.append(_bullets(findings))
     lines.append(Text("Next moves:", style="bold"))
-    lines += [Text(f"  {i}. {m}") for i, m in enumerate(moves, 1)] or [Text("  (none)")]
+    lines.append(_bullets([Text(m) for m in moves], numbered=True))
     return Panel(
         Group(*lines), title=f"Diagnosis: {label}", border_style=style or "none"
     )
