@@ -1,8 +1,8 @@
 """Device-aware choice between the native and the XLA-compiled execution path.
 
 DESIGN.md measured XLA on the CPU at 20x slower for depthwise convolutions (TF 2.21),
-so `"auto"` compiles only where a GPU is there to run the layer; `"xla"` and
-`"native"` force a path.
+so `"auto"` compiles only where a GPU is there to run the layer (and falls back to
+native for inputs placed on a CPU); `"xla"` and `"native"` force a path.
 """
 
 from __future__ import annotations
@@ -62,6 +62,28 @@ def resolve_compile_mode(compile: str) -> str:
     if compile == "auto":
         return "xla" if gpu_available() else "native"
     return compile
+
+
+def mode_for_device(compile: str, resolved: str, device: str | None) -> str:
+    """Refines a resolved path with the device an input tensor is placed on.
+
+    Args:
+        compile: the layer's `compile` argument.
+        resolved: the path from `resolve_compile_mode`.
+        device: the input's device string (`tensor.device`), "" when unknown.
+
+    Returns:
+        `"native"` for `compile="auto"` with an input placed on a CPU (e.g. under
+        `tf.device("/CPU:0")` on a GPU machine); `resolved` otherwise.
+    """
+    if compile == "auto" and resolved == "xla" and "CPU" in (device or "").upper():
+        return "native"
+    return resolved
+
+
+def make_kernels(fn: Callable, resolved: str) -> dict[str, Callable]:
+    """Returns `{"native": fn, resolved: ...}`: every path a layer may take."""
+    return {mode: make_kernel(fn, mode) for mode in {"native", resolved}}
 
 
 def make_kernel(fn: Callable, mode: str) -> Callable:

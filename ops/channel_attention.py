@@ -5,7 +5,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from ._execution import check_compile_mode, make_kernel, resolve_compile_mode
+from ._execution import (
+    check_compile_mode,
+    make_kernels,
+    mode_for_device,
+    resolve_compile_mode,
+)
 
 
 def check_positive_int(name: str, value) -> int:
@@ -101,7 +106,7 @@ class ChannelAttention(keras.layers.Layer):
         self.reduction = check_positive_int("reduction", reduction)
         self.compile = check_compile_mode(compile)
         self.execution_mode = resolve_compile_mode(compile)
-        self._kernel = make_kernel(channel_attention, self.execution_mode)
+        self._kernels = make_kernels(channel_attention, self.execution_mode)
 
     def build(self, input_shape):
         channels = check_input_rank(self.name, input_shape)
@@ -123,8 +128,13 @@ class ChannelAttention(keras.layers.Layer):
         )
 
     def call(self, inputs):
+        kernel = self._kernels[
+            mode_for_device(
+                self.compile, self.execution_mode, getattr(inputs, "device", "")
+            )
+        ]
         dtype = self.compute_dtype
-        return self._kernel(
+        return kernel(
             inputs,
             ops.cast(self.squeeze_kernel, dtype),
             ops.cast(self.squeeze_bias, dtype),

@@ -5,7 +5,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from ._execution import check_compile_mode, make_kernel, resolve_compile_mode
+from ._execution import (
+    check_compile_mode,
+    make_kernels,
+    mode_for_device,
+    resolve_compile_mode,
+)
 from .channel_attention import (
     channel_attention,
     check_input_rank,
@@ -141,7 +146,7 @@ class SeparableConvSE(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.execution_mode = resolve_compile_mode(compile)
-        self._kernel = make_kernel(self._core, self.execution_mode)
+        self._kernels = make_kernels(self._core, self.execution_mode)
 
     def _core(self, x, *weights):
         # Pure in its tensor arguments (bias may be None); hyperparameters are fixed.
@@ -191,6 +196,11 @@ class SeparableConvSE(keras.layers.Layer):
         )
 
     def call(self, inputs):
+        kernel = self._kernels[
+            mode_for_device(
+                self.compile, self.execution_mode, getattr(inputs, "device", "")
+            )
+        ]
         dtype = self.compute_dtype
         weights = [
             self.depthwise_kernel,
@@ -201,7 +211,7 @@ class SeparableConvSE(keras.layers.Layer):
             self.excite_kernel,
             self.excite_bias,
         ]
-        return self._kernel(
+        return kernel(
             inputs, *(None if w is None else ops.cast(w, dtype) for w in weights)
         )
 
