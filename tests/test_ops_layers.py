@@ -159,10 +159,11 @@ def test_channel_attention_shape_and_hidden_units(channels, reduction, hidden):
     assert layer.count_params() == 2 * channels * hidden + hidden + channels
 
 
-def test_separable_conv_se_without_bias_matches_stock():
+@pytest.mark.parametrize("mode", MODES)
+def test_separable_conv_se_without_bias_matches_stock(mode):
     keras.utils.set_random_seed(0)
     layer = SeparableConvSE(
-        4, reduction=2, use_bias=False, activation=None, compile="native"
+        4, reduction=2, use_bias=False, activation=None, compile=mode
     )
     ours = _wrap(layer, (5, 5, 2))
     inputs = keras.Input((5, 5, 2))
