@@ -407,7 +407,8 @@ def test_channel_attention_example_trains_and_round_trips(tmp_path):
 @pytest.mark.skipif(not HAS_GPU, reason="needs a GPU visible to TensorFlow")
 @pytest.mark.parametrize("kind", ["separable_conv_se", "channel_attention"])
 def test_layer_auto_mode_uses_xla_on_gpu_and_matches_stock(kind):
-    tf.config.experimental.enable_tensor_float_32_execution(False)
+    tf32 = tf.config.experimental.tensor_float_32_execution_enabled()
+    tf.config.experimental.enable_tensor_float_32_execution(False)  # exact fp32
     try:
         ours, stock, shape = _pair_of_models(kind, "auto")
         assert ours.layers[-1].execution_mode == "xla"
@@ -419,4 +420,4 @@ def test_layer_auto_mode_uses_xla_on_gpu_and_matches_stock(kind):
         for got, want in zip(g_ours, g_stock, strict=True):
             np.testing.assert_allclose(got, want, atol=ATOL)
     finally:
-        tf.config.experimental.enable_tensor_float_32_execution(True)
+        tf.config.experimental.enable_tensor_float_32_execution(tf32)
