@@ -146,6 +146,8 @@ class GradientStats(keras.callbacks.Callback):
         self.tiny = float(tiny)
         self.flag_window = flag_window
         self.history: list[dict] = []
+        # The in-step op; benchmarks swap in the XLA variant to compare.
+        self._stats_fn = gradient_stats
         self._reset_run_state()
 
     def _reset_run_state(self):
@@ -213,6 +215,12 @@ class GradientStats(keras.callbacks.Callback):
             )
 
     def _wrap(self, optimizer):
+        # A wrap left by a fit that ended in an exception is taken off first.
+        while hasattr(vars(optimizer).get("apply"), "_kt_gradient_stats_original"):
+            previous = optimizer.apply._kt_gradient_stats_original
+            optimizer.apply = previous
+            if getattr(previous, "__self__", None) is optimizer:
+                del optimizer.apply
         original = optimizer.apply
         self._had_instance_apply = "apply" in vars(optimizer)
         self._original_apply = original
@@ -221,6 +229,7 @@ class GradientStats(keras.callbacks.Callback):
             self._record_in_graph(grads, trainable_variables)
             return original(grads, trainable_variables)
 
+        apply._kt_gradient_stats_original = original
         optimizer.apply = apply
 
     def _unwrap(self):

@@ -2,12 +2,19 @@
 
 import io
 import math
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from kt_capacity.gradient_health import GradientFlag, flag_gradients
 from kt_capacity.report.gradients import gradient_table, sparkline
+
+ROOT = Path(__file__).resolve().parents[1]
+FASHION = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 
 
 def test_flag_gradients_tutorial_vanishing_pattern():
@@ -126,3 +133,26 @@ def test_sparkline_log_scale_and_special_values(values, expected):
 
 def test_sparkline_keeps_the_latest_values():
     assert sparkline([1.0, 1e-9, 1e-6, 1e-3], length=2) == "▁█"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FASHION.exists(), reason="dataset-fashion-mnist not installed")
+def test_gradient_depth_study_smoke():
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.gradient_depth_study",
+            "--smoke",
+            "--depths",
+            "2",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert re.search(r"^  conv_2\s+\d\.\d+e-\d\d", out.stdout, re.M), out.stdout
+    assert "flags:" in out.stdout

@@ -205,3 +205,22 @@ def test_gradient_stats_callback_writes_tensorboard_scalars(tmp_path):
 def test_gradient_stats_callback_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         GradientStats(**kwargs)
+
+
+class _Boom(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        raise RuntimeError("boom")
+
+
+def test_gradient_stats_callback_recovers_from_an_interrupted_fit():
+    keras.utils.set_random_seed(6)
+    model = _sequential()
+    model.compile(optimizer="sgd", loss=LOSS)
+    x, y = _data(6)
+    stats = GradientStats()
+    with pytest.raises(RuntimeError, match="boom"):
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[stats, _Boom()])
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[stats])
+    steps = [r["step"] for r in stats.history if r["layer"] == "head"]
+    assert steps == [0, 1, 2]
+    assert "apply" not in vars(model.optimizer)

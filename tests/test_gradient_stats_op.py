@@ -1,11 +1,21 @@
 """Tests of kt_capacity.ops.gradient_stats against a NumPy reference."""
 
+import importlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from kt_capacity.ops import gradient_stats
 from kt_capacity.ops.gradient_stats import GRADIENT_STAT_NAMES
+
+gradient_stats_module = importlib.import_module("kt_capacity.ops.gradient_stats")
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _reference(grad, tiny=1e-8):
@@ -88,3 +98,53 @@ def test_gradient_stats_rejects_bad_arguments():
         gradient_stats(tf.ones([3]))
     with pytest.raises(ValueError, match="Received tiny=-1"):
         gradient_stats([tf.ones([3])], tiny=-1)
+
+
+def test_gradient_stats_xla_equals_plain():
+    rng = np.random.default_rng(2)
+    grads = [
+        tf.constant(rng.normal(size=(3, 3, 4, 8)), tf.float32),
+        None,
+        tf.constant(rng.normal(size=(8,)), tf.float16),
+    ]
+    np.testing.assert_allclose(
+        gradient_stats(grads, jit_compile=True).numpy(),
+        gradient_stats(grads).numpy(),
+        rtol=1e-5,
+        equal_nan=True,
+    )
+
+
+@pytest.mark.slow
+def test_grad_stats_overhead_benchmark_smoke():
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.grad_stats_overhead", "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    for variant in ("baseline", "stats_every_1", "stats_every_10", "probe_every_10"):
+        assert re.search(rf"^{variant}\s+\d+\s+-?\d+\.\d%", out.stdout, re.M), (
+            out.stdout
+        )
+
+
+def test_gradient_stats_fast_path_equals_reference_path():
+    rng = np.random.default_rng(3)
+    grads = [
+        tf.constant(rng.normal(size=(3, 3, 4, 8)) * 1e-4, tf.float32),
+        None,
+        tf.constant([np.nan, 1.0, -np.inf, 0.0], tf.float32),
+        tf.zeros([0]),
+        tf.constant(rng.normal(size=(8,)), tf.bfloat16),
+    ]
+    tiny = tf.constant(1e-8)
+    np.testing.assert_allclose(
+        gradient_stats_module._fused_stats(grads, tiny).numpy(),
+        gradient_stats_module._reference_stats(grads, tiny).numpy(),
+        rtol=1e-6,
+        equal_nan=True,
+    )
