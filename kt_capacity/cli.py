@@ -11,7 +11,10 @@ import sys
 import zipfile
 from pathlib import Path
 
-from rich.console import Console
+# Before TensorFlow loads: keep its C++ start-up chatter off the user's terminal.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from rich.console import Console  # noqa: E402
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -227,7 +230,6 @@ def _search(args, console: Console) -> int:
         raise UsageError(
             f"{PROG} search: error: --resume and --overwrite exclude each other"
         )
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
     from kt_capacity.data import DataError, load_dataset
@@ -374,7 +376,6 @@ def _diagnose(args, console: Console) -> int:
             f"{PROG} diagnose: error: argument --family: expected one of "
             f"{','.join(FAMILIES)}, received {family!r}"
         )
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
     from kt_capacity.data import DataError, load_dataset
@@ -441,11 +442,32 @@ def _diagnose(args, console: Console) -> int:
     return 0
 
 
+def _load_tensorflow_quietly() -> None:
+    """Import TensorFlow with file descriptor 2 muted.
+
+    TensorFlow's C++ runtime prints start-up lines (oneDNN, CUDA probing) straight
+    to file descriptor 2 before any log setting applies; they would bury the
+    CLI's one-line messages. Python-level errors of the import still surface.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     console = Console()
     try:
         args = build_parser().parse_args(argv)
+        _load_tensorflow_quietly()
         if args.command == "search":
             return _search(args, console)
         if args.command == "diagnose":

@@ -20,39 +20,10 @@ import time
 
 import keras
 
+from kt_capacity.batch_losses import BatchLosses
 from kt_capacity.costs import count_flops
 from kt_capacity.diagnosis import diagnose, verdict_code
 from kt_capacity.gradient_stats import GradientStats
-
-
-class _BatchLosses(keras.callbacks.Callback):
-    """Per-batch losses of the latest epoch.
-
-    Keras reports in `on_train_batch_end` the running mean of the epoch's loss,
-    weighted by batch size, so each batch's own loss is recovered from two
-    consecutive means: `(S_k m_k - S_{k-1} m_{k-1}) / n_k` with `S_k` the samples
-    seen after batch k.
-    """
-
-    def __init__(self, num_samples: int, batch_size: int):
-        super().__init__()
-        self.num_samples = num_samples
-        self.batch_size = batch_size
-        self.losses: list[float] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.losses = []
-        self._seen = 0
-        self._mean = 0.0
-
-    def on_train_batch_end(self, batch, logs=None):
-        if not logs or "loss" not in logs:
-            return
-        mean = float(logs["loss"])
-        n = min(self.batch_size, self.num_samples - self._seen) or self.batch_size
-        seen = self._seen + n
-        self.losses.append((seen * mean - self._seen * self._mean) / n)
-        self._seen, self._mean = seen, mean
 
 
 def ensure_compiled(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
@@ -152,7 +123,7 @@ def run_diagnosis(
     keras.utils.set_random_seed(seed)
     train, val = dataset.pipelines(batch_size=batch_size, seed=seed)
     stats = GradientStats(every_n_steps=every_n_steps)
-    batch_losses = _BatchLosses(len(dataset.x_train), batch_size)
+    batch_losses = BatchLosses(len(dataset.x_train), batch_size)
     start = time.perf_counter()
     history = model.fit(
         train,

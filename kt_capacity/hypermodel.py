@@ -211,7 +211,8 @@ class CapacityHyperModel(kt.HyperModel):
 
     def _act(self, x, name):
         if self.activation == "leaky_relu":
-            return keras.layers.LeakyReLU(negative_slope=0.1, name=name)(x)
+            # The slope of keras.activations.leaky_relu, which SeparableConvSE uses.
+            return keras.layers.LeakyReLU(negative_slope=0.2, name=name)(x)
         return keras.layers.ReLU(name=name)(x)
 
     def _conv(self, x, width, padding, name, *, separable=False, batch_norm=None):
@@ -220,7 +221,12 @@ class CapacityHyperModel(kt.HyperModel):
             from kt_capacity.ops import SeparableConvSE
 
             x = SeparableConvSE(
-                width, 3, padding=padding, activation=self.activation, name=name
+                width,
+                3,
+                padding=padding,
+                reduction=min(8, width),
+                activation=self.activation,
+                name=name,
             )(x)
             if use_bn:
                 x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)

@@ -14,6 +14,7 @@ import tensorflow as tf
 from keras_tuner.src.engine import tuner_utils
 
 from kt_capacity import records
+from kt_capacity.batch_losses import BatchLosses
 from kt_capacity.costs import count_flops
 from kt_capacity.data import validate_arrays
 from kt_capacity.diagnosis import diagnose, verdict_code
@@ -22,17 +23,6 @@ from kt_capacity.hypermodel import CapacityHyperModel, InfeasibleConfigError
 from kt_capacity.interrupt import StopOnRequest, StopRequest, deferred_sigint
 from kt_capacity.oracle import CapacityOracle
 from kt_capacity.space import Config
-
-
-class _BatchLosses(keras.callbacks.Callback):
-    """Keeps the batch losses of the latest epoch (for the volatility sign)."""
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.losses = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        if logs and "loss" in logs:
-            self.losses.append(float(logs["loss"]))
 
 
 class _EpochListener(keras.callbacks.Callback):
@@ -202,7 +192,7 @@ class CapacityTuner(kt.Tuner):
 
         user_callbacks = fit_kwargs.pop("callbacks", [])
         callbacks = self._deepcopy_callbacks(user_callbacks)
-        batch_losses = _BatchLosses()
+        batch_losses = BatchLosses()
         callbacks += [
             tuner_utils.TunerCallback(self, trial),
             tuner_utils.SaveBestEpoch(

@@ -8,7 +8,7 @@ import pytest
 
 from kt_capacity import cli
 from kt_capacity.data import Dataset
-from kt_capacity.diagnose_run import _BatchLosses, check_model, run_diagnosis
+from kt_capacity.diagnose_run import check_model, run_diagnosis
 
 
 def _one_line_error(capsys, *needles: str) -> None:
@@ -109,18 +109,6 @@ def test_cli_diagnose_bad_arguments_are_one_line_exit_2(capsys, argv, needle):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and needle in err
-
-
-def test_batch_losses_recovers_each_batch_from_running_means():
-    losses = [2.0, 1.0, 3.0, 0.5]  # batches of 4, 4, 4 and a last one of 2
-    sizes = [4, 4, 4, 2]
-    callback = _BatchLosses(num_samples=14, batch_size=4)
-    callback.on_epoch_begin(0)
-    seen = total = 0.0
-    for i, (loss, n) in enumerate(zip(losses, sizes, strict=True)):
-        seen, total = seen + n, total + n * loss
-        callback.on_train_batch_end(i, {"loss": total / seen})
-    np.testing.assert_allclose(callback.losses, losses, rtol=1e-12)
 
 
 def test_check_model_rejects_wrong_class_count():

@@ -87,7 +87,13 @@ def trial_table(summary: dict) -> Table:
         ("eff.", "right"),
         ("s", "right"),
     ]:
-        table.add_column(name, justify=justify, no_wrap=True)
+        table.add_column(
+            name,
+            justify=justify,
+            no_wrap=True,
+            max_width=24 if name == "diagnosis" else None,
+            overflow="ellipsis",
+        )
     rec = (summary.get("recommendation") or {}).get("trial_id")
     effs = _efficiencies(summary["trials"], cost)
     for t in summary["trials"]:
