@@ -224,3 +224,15 @@ def test_gradient_stats_callback_recovers_from_an_interrupted_fit():
     steps = [r["step"] for r in stats.history if r["layer"] == "head"]
     assert steps == [0, 1, 2]
     assert "apply" not in vars(model.optimizer)
+
+
+def test_gradient_stats_callback_under_xla_compiled_train_step():
+    keras.utils.set_random_seed(7)
+    model = _sequential()
+    model.compile(optimizer="sgd", loss=LOSS, jit_compile=True)
+    x, y = _data(7)
+    model(x[:1])
+    want = _tape_layer_stats(model, x, y, _layer_of(model))
+    stats = GradientStats()
+    model.fit(x, y, batch_size=N, epochs=1, shuffle=False, verbose=0, callbacks=[stats])
+    _assert_stats_close(stats.latest(), want)
