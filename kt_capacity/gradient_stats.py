@@ -98,12 +98,16 @@ class GradientStats(keras.callbacks.Callback):
 
     Gradients are those passed to `optimizer.apply`, before clipping; a loss-scaled
     optimizer's (`LossScaleOptimizer`, `loss_scale_factor`) are unscaled first.
-    Per-variable rows are pooled per layer (see `aggregate_layers`).
+    Per-variable rows are pooled per layer (see `aggregate_layers`). With
+    `steps_per_execution=k` the stats variable is read once per execution, so of
+    the due steps inside one execution only the last is recorded.
 
     Args:
         every_n_steps: record every n-th optimizer step (steps 0, n, 2n, ...), >= 1.
         log_dir: optional TensorBoard directory; per-layer scalars
-            `gradients/<stat>/<layer>` are written there when a record is read.
+            `gradients/<stat>/<layer>` are written there when a record is read
+            (host side, outside the train step). No histograms: they would need
+            the full gradients on the host, which is what this callback avoids.
         tiny: threshold of the "frac_tiny" statistic, >= 0.
         flag_window: `flags()` judges the median mean |g| of each layer over this
             many latest records, >= 1.
