@@ -1,4 +1,4 @@
-"""Packaging for kt-capacity: the `kt_capacity` plugin and its `kt_capacity.ops` layers."""
+"""Packaging for kt-capacity: the `kt_capacity` plugin and `kt_capacity.ops` layers."""
 
 from setuptools import setup
 

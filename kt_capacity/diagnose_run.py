@@ -20,9 +20,10 @@ import time
 
 import keras
 
+from kt_capacity import records
 from kt_capacity.batch_losses import BatchLosses
 from kt_capacity.costs import count_flops
-from kt_capacity.diagnosis import diagnose, verdict_code
+from kt_capacity.diagnosis import diagnose
 from kt_capacity.gradient_stats import GradientStats
 
 
@@ -146,33 +147,21 @@ def run_diagnosis(
         flops = float(count_flops(model))
     except Exception:  # a user's model with layers the counter does not know
         flops = math.nan
-    metrics = {
-        "val_accuracy": max(history["val_accuracy"]),
-        "final_val_accuracy": history["val_accuracy"][-1],
-        "accuracy": history["accuracy"][-1],
-        "loss": history["loss"][-1],
-        "val_loss": history["val_loss"][-1],
-        "gap": history["accuracy"][-1] - history["val_accuracy"][-1],
-        "params": float(model.count_params()),
-        "flops": flops,
-        "fit_verdict": verdict_code(diagnosis.verdict),
-        "seconds": seconds,
-    }
+    metrics = records.fit_metrics(
+        history, diagnosis.verdict, model.count_params(), flops, seconds
+    )
     return {
         "label": label or model.name,
         "depth": depth,
         "width": width,
         "status": "COMPLETED",
-        "metrics": {k: float(v) for k, v in metrics.items()},
+        "metrics": metrics,
         "history": {k: [float(v) for v in vs] for k, vs in history.items()},
         "batch_losses": list(batch_losses.losses),
         "verdict": diagnosis.verdict,
         "evidence": list(diagnosis.evidence),
         "next_moves": list(diagnosis.next_moves),
         "gradients": stats.latest(),
-        "gradient_flags": [
-            {"kind": f.kind, "layers": list(f.layers), "evidence": f.evidence}
-            for f in flags
-        ],
+        "gradient_flags": records.flag_dicts(flags),
         "gradient_history": [dict(r) for r in stats.history],
     }

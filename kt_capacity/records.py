@@ -12,6 +12,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kt_capacity.diagnosis import verdict_code
 from kt_capacity.scoring import DEFAULT_THRESHOLD, Candidate, knee, pareto_front
 
 RECORD_FILE = "capacity.json"
@@ -40,6 +41,34 @@ class TrialRecord:
     @property
     def label(self) -> str:
         return f"{self.family} d{self.depth} w{self.width}"
+
+
+def fit_metrics(
+    history: dict, verdict: str, params: float, flops: float, seconds: float
+) -> dict[str, float]:
+    """The trial metrics of one fit: objective (best val accuracy), final figures,
+    gap, cost and the verdict code, all plain floats (they travel over gRPC)."""
+    metrics = {
+        "val_accuracy": max(history["val_accuracy"]),
+        "final_val_accuracy": history["val_accuracy"][-1],
+        "accuracy": history["accuracy"][-1],
+        "loss": history["loss"][-1],
+        "val_loss": history["val_loss"][-1],
+        "gap": history["accuracy"][-1] - history["val_accuracy"][-1],
+        "params": params,
+        "flops": flops,
+        "fit_verdict": verdict_code(verdict),
+        "seconds": seconds,
+    }
+    return {k: float(v) for k, v in metrics.items()}
+
+
+def flag_dicts(flags) -> list[dict]:
+    """Gradient flags as JSON-ready dicts."""
+    return [
+        {"kind": f.kind, "layers": list(f.layers), "evidence": f.evidence}
+        for f in flags
+    ]
 
 
 def _write_json(path: Path, data) -> None:

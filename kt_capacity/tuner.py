@@ -17,7 +17,7 @@ from kt_capacity import records
 from kt_capacity.batch_losses import BatchLosses
 from kt_capacity.costs import count_flops
 from kt_capacity.data import validate_arrays
-from kt_capacity.diagnosis import diagnose, verdict_code
+from kt_capacity.diagnosis import diagnose
 from kt_capacity.gradient_stats import GradientStats
 from kt_capacity.hypermodel import CapacityHyperModel, InfeasibleConfigError
 from kt_capacity.interrupt import StopOnRequest, StopRequest, deferred_sigint
@@ -230,18 +230,9 @@ class CapacityTuner(kt.Tuner):
             depth=config.depth,
             width=config.width,
         )
-        metrics = {
-            "val_accuracy": max(history["val_accuracy"]),
-            "final_val_accuracy": history["val_accuracy"][-1],
-            "accuracy": history["accuracy"][-1],
-            "loss": history["loss"][-1],
-            "val_loss": history["val_loss"][-1],
-            "gap": history["accuracy"][-1] - history["val_accuracy"][-1],
-            "params": float(params),
-            "flops": float(flops),
-            "fit_verdict": verdict_code(diagnosis.verdict),
-            "seconds": seconds,
-        }
+        metrics = records.fit_metrics(
+            history, diagnosis.verdict, params, flops, seconds
+        )
         record = records.TrialRecord(
             trial_id=trial.trial_id,
             family=config.family,
@@ -249,16 +240,13 @@ class CapacityTuner(kt.Tuner):
             width=config.width,
             status="COMPLETED",
             reason=reason,
-            metrics={k: float(v) for k, v in metrics.items()},
+            metrics=metrics,
             history={k: [float(v) for v in vs] for k, vs in history.items()},
             verdict=diagnosis.verdict,
             evidence=list(diagnosis.evidence),
             next_moves=list(diagnosis.next_moves),
             gradients=grad_cb.latest() if grad_cb is not None else {},
-            gradient_flags=[
-                {"kind": f.kind, "layers": list(f.layers), "evidence": f.evidence}
-                for f in flags
-            ],
+            gradient_flags=records.flag_dicts(flags),
         )
         records.save_trial_record(self.get_trial_dir(trial.trial_id), record)
         return metrics
