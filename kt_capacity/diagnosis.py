@@ -39,8 +39,8 @@ class Thresholds:
         early_epochs: how many first epochs "train accuracy > early_train_acc
             within the first epochs" looks at.
         early_train_acc: the tutorial's early-memorisation sign.
-        volatility: coefficient of variation of the last epoch's batch losses
-            above which the batch losses "swing widely".
+        volatility: batch-to-batch swing of the last epoch's batch losses (see
+            `batch_loss_swing`) above which they "swing widely".
     """
 
     overfit_gap: float = 0.10
@@ -84,6 +84,21 @@ def verdict_code(verdict: str) -> float:
 def verdict_from_code(code: float) -> str:
     """Inverse of `verdict_code`."""
     return VERDICTS[int(round(code))]
+
+
+def batch_loss_swing(losses: Sequence[float]) -> float:
+    """Batch-to-batch volatility of losses, relative to their mean.
+
+    The standard deviation of consecutive differences divided by sqrt(2) (the
+    noise of one batch when batches are independent) over the mean loss: a steady
+    downward trend, as in a first epoch, does not count as a swing. 0.0 for fewer
+    than three losses.
+    """
+    if len(losses) < 3:
+        return 0.0
+    diffs = [b - a for a, b in zip(losses, losses[1:], strict=False)]
+    mean = statistics.fmean(losses)
+    return statistics.pstdev(diffs) / math.sqrt(2) / mean if mean > 0 else 0.0
 
 
 def _series(history: Mapping[str, Sequence[float]], key: str) -> list[float]:
@@ -156,14 +171,12 @@ def diagnose(
             f"val loss rose from {val_loss[best]:.3f} (epoch {best + 1}) to "
             f"{val_loss[-1]:.3f} while train loss fell to {loss[-1]:.3f}"
         )
-    if batch_losses is not None and len(batch_losses) >= 2:
-        mean = statistics.fmean(batch_losses)
-        cv = statistics.pstdev(batch_losses) / mean if mean > 0 else 0.0
-        if cv > t.volatility:
-            evidence_over.append(
-                f"batch losses swing widely (coefficient of variation {cv:.2f} > "
-                f"{t.volatility:g})"
-            )
+    swing = batch_loss_swing(batch_losses or [])
+    if swing > t.volatility:
+        evidence_over.append(
+            f"batch losses swing widely (batch-to-batch swing {swing:.2f} of the mean "
+            f"loss > {t.volatility:g})"
+        )
     early = acc[: t.early_epochs]
     if evidence_over and max(early) > t.early_train_acc:
         evidence_over.append(

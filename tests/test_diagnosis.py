@@ -7,6 +7,7 @@ from kt_capacity.diagnosis import (
     OVERFIT,
     STILL_IMPROVING,
     UNDERFIT,
+    batch_loss_swing,
     diagnose,
     verdict_code,
     verdict_from_code,
@@ -89,6 +90,15 @@ def test_diagnose_volatile_batch_losses_flag_overfit():
     d = diagnose(h, batch_losses=[0.1, 1.5, 0.05, 2.0, 0.1])
     assert d.verdict == OVERFIT
     assert "batch losses swing widely" in d.evidence[0]
+
+
+def test_diagnose_steadily_falling_batch_losses_are_not_a_swing():
+    h = hist(
+        [0.80, 0.85, 0.86], [0.78, 0.80, 0.801], [0.5, 0.4, 0.38], [0.55, 0.52, 0.52]
+    )
+    falling = [2.3 - 0.1 * i for i in range(17)]  # a first epoch: 2.3 -> 0.7
+    assert batch_loss_swing(falling) == pytest.approx(0.0, abs=1e-9)
+    assert diagnose(h, batch_losses=falling).verdict == BALANCED
 
 
 def test_diagnose_gradient_flags_lead_the_moves():
