@@ -114,7 +114,7 @@ def test_gradient_table_shows_latest_stats_trend_and_flags():
     text = _render(gradient_table(history, flags))
     assert "Gradient health (step 2)" in text
     conv_2 = next(line for line in text.splitlines() if "conv_2" in line)
-    assert "1.00e-07" in conv_2 and "25.0" in conv_2 and "vanishing" in conv_2
+    assert "1.0e-07" in conv_2 and "25.0" in conv_2 and "vanishing" in conv_2
     assert "█▆▁" in conv_2  # 1.0 -> 0.5 -> 0.1 on a log scale
     assert "vanishing: conv_2;" in text
 

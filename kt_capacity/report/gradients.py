@@ -62,7 +62,7 @@ def gradient_table(
     stats,
     flags: Iterable[GradientFlag] | None = None,
     *,
-    trend_length: int = 16,
+    trend_length: int = 12,
 ) -> Table:
     """Per-layer table of the latest gradient statistics, a trend and the flags.
 
@@ -94,20 +94,24 @@ def gradient_table(
     table = Table(
         title=f"Gradient health (step {last_step})" if records else "Gradient health",
         box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+        collapse_padding=True,
+        caption_justify="left",
     )
-    table.add_column("layer")
-    for name in ("mean |g|", "rms", "max |g|", "tiny %", "non-finite"):
-        table.add_column(name, justify="right")
-    table.add_column("trend mean |g|")
-    table.add_column("flag")
+    table.add_column("layer", no_wrap=True, max_width=16, overflow="ellipsis")
+    for name in ("mean|g|", "rms", "max|g|", "tiny%", "nonfin"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("mean|g| trend", no_wrap=True)
+    table.add_column("flag", no_wrap=True)
     for layer, r in latest.items():
         kinds = flagged.get(layer, [])
         style = FLAG_STYLE.get(kinds[0]) if kinds else None
         table.add_row(
             layer,
-            f"{r['mean_abs']:.2e}",
-            f"{r['rms']:.2e}",
-            f"{r['max_abs']:.2e}",
+            f"{r['mean_abs']:.1e}",
+            f"{r['rms']:.1e}",
+            f"{r['max_abs']:.1e}",
             f"{100 * r['frac_tiny']:.1f}",
             f"{r['nonfinite']:.0f}",
             sparkline(series[layer], trend_length),
