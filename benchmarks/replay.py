@@ -35,7 +35,7 @@ from kt_capacity.oracle import CapacityOracle
 from kt_capacity.scoring import DEFAULT_THRESHOLD, Candidate, knee
 from kt_capacity.space import Config
 
-STRATEGIES = ("capacity", "random", "bayesian", "hyperband", "grid")
+STRATEGIES = ("capacity", "capacity_knee", "random", "bayesian", "hyperband", "grid")
 OBJECTIVE = kt.Objective("val_accuracy", "max")
 
 
@@ -166,8 +166,13 @@ def make_oracle(strategy: str, table: Table, seed: int, max_trials: int = 1000):
     """
     hp = table.hyperparameters()
     common = dict(objective=OBJECTIVE, seed=seed, hyperparameters=hp)
-    if strategy == "capacity":
-        return CapacityOracle(max_trials=max_trials, seed=seed, hyperparameters=hp)
+    if strategy in ("capacity", "capacity_knee"):
+        return CapacityOracle(
+            max_trials=max_trials,
+            seed=seed,
+            explore=strategy == "capacity",
+            hyperparameters=hp,
+        )
     if strategy == "random":
         return kt.oracles.RandomSearchOracle(max_trials=max_trials, **common)
     if strategy == "bayesian":

@@ -77,7 +77,7 @@ def report(table: Table, results: dict, seeds: int) -> str:
         f"grid budget {table.grid_epochs} epochs; best val "
         f"{100 * table.best_val:.2f} % at {best.label}; knee "
         f"{table.knee_config().label}; {seeds} seeds; median [25th-75th pct]",
-        f"{'strategy':<10} {'epochs to <=0.5 pt':>20} "
+        f"{'strategy':<13} {'epochs to <=0.5 pt':>20} "
         + " ".join(f"{f'regret@{int(100 * f)}% (pt)':>18}" for f in FRACTIONS)
         + f" {'knee dist':>11} {'epochs used':>13}",
     ]
@@ -88,7 +88,7 @@ def report(table: Table, results: dict, seeds: int) -> str:
         )
         knees = [k if k is not None else math.inf for k in rows["knee"]]
         lines.append(
-            f"{strategy:<10} {within:>20} {regrets} "
+            f"{strategy:<13} {within:>20} {regrets} "
             f"{_fmt(quartiles(knees), 0):>11} "
             f"{_fmt(quartiles(rows['epochs']), 0):>13}"
         )

@@ -21,7 +21,11 @@ class CapacityOracle(kt.Oracle):
     try one more layer and the next width from the current best anchor, keep a
     step when its cost-efficiency (accuracy points per percent of cost growth) is
     at least `threshold` and it does not overfit. Every proposal records a one-line
-    reason (`reason(trial_id)`). The search stops by itself once no step pays.
+    reason (`reason(trial_id)`). The search stops by itself once no step pays,
+    unless `explore=True`: then the knee is only the first stage, and the remaining
+    trials (up to `max_trials`) go to a best-first local search for accuracy around
+    the most accurate configurations (`policy.next_exploration`), which is what a
+    fixed trial budget is best spent on.
 
     All state is JSON and goes through `get_state`/`set_state`, and the policy is a
     function of the finished trials only, so `overwrite=False` resumes exactly, and
@@ -34,6 +38,8 @@ class CapacityOracle(kt.Oracle):
         threshold: minimum cost-efficiency for a step to count as paying.
         cost: "params" or "flops", the cost axis of the efficiency.
         seed: recorded for reproducibility; the policy itself is deterministic.
+        explore: after the knee, keep searching for accuracy until `max_trials`
+            (or every configuration is tried) instead of stopping.
         **kwargs: passed to `keras_tuner.Oracle` (e.g. `hyperparameters`,
             `max_consecutive_failed_trials`).
 
@@ -47,6 +53,7 @@ class CapacityOracle(kt.Oracle):
         threshold: float = DEFAULT_THRESHOLD,
         cost: str = "params",
         seed: int | None = None,
+        explore: bool = False,
         **kwargs,
     ):
         if kwargs.get("objective", OBJECTIVE) != OBJECTIVE:
@@ -78,6 +85,7 @@ class CapacityOracle(kt.Oracle):
         )
         self.threshold = float(threshold)
         self.cost = cost
+        self.explore = bool(explore)
         self.reasons: dict[str, str] = {}
         self.excluded: dict[str, str] = {}
         self.stop_reason: str | None = None
@@ -97,6 +105,11 @@ class CapacityOracle(kt.Oracle):
         results = self.results()
         excluded = {_config(k): v for k, v in self.excluded.items()}
         proposal = policy.next_proposal(lattice, results, excluded, self.threshold)
+        if proposal is None and self.explore:
+            proposal = policy.next_exploration(lattice, results, excluded)
+            if proposal is None:
+                self.stop_reason = "every configuration of the space is tried"
+                return {"status": trial_module.TrialStatus.STOPPED}
         if proposal is None:
             self.stop_reason = (
                 "the capacity knee is found: no further step pays "
@@ -161,6 +174,7 @@ class CapacityOracle(kt.Oracle):
         state.update(
             threshold=self.threshold,
             cost=self.cost,
+            explore=self.explore,
             reasons=dict(self.reasons),
             excluded=dict(self.excluded),
             stop_reason=self.stop_reason,
@@ -171,6 +185,7 @@ class CapacityOracle(kt.Oracle):
         super().set_state(state)
         self.threshold = state["threshold"]
         self.cost = state["cost"]
+        self.explore = state.get("explore", False)
         self.reasons = dict(state["reasons"])
         self.excluded = dict(state["excluded"])
         self.stop_reason = state.get("stop_reason")

@@ -14,6 +14,16 @@ says which configuration to train next and why. For each family in turn:
    search stops.
 
 An anchor that overfits closes both axes at once: more capacity will not help.
+
+`next_exploration` is what comes after the knee when there is budget left: a
+best-first local search for accuracy. It takes the most accurate configuration
+that still has untried lattice neighbours and proposes the neighbour with the
+largest predicted gain, extrapolating the gain seen along the same axis (the
+step into the configuration continues the same way); without evidence a move
+that adds capacity is preferred for an underfit or still-improving network and
+one that removes it for an overfitting one. When no neighbour of a trained
+configuration is left, the cheapest untried one follows.
+
 The policy is a function of its inputs only, so replaying the same results gives
 the same proposals: that is what makes `overwrite=False` resume exact.
 """
@@ -23,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from kt_capacity.diagnosis import OVERFIT
+from kt_capacity.diagnosis import OVERFIT, STILL_IMPROVING, UNDERFIT
 from kt_capacity.scoring import cost_efficiency, format_efficiency
 from kt_capacity.space import Config, Lattice
 
@@ -163,3 +173,90 @@ def _walk_family(lattice, family, tried, excluded, threshold) -> Proposal | None
         if not pays:
             return None
         anchor, closed = tried[diag], {}
+
+
+# -- after the knee: best-first exploration for accuracy ---------------------------
+MOVES = (("width", 1), ("depth", 1), ("depth", -1), ("width", -1), ("diagonal", 1))
+_MOVE_TEXT = {
+    ("width", 1): "wider",
+    ("depth", 1): "+1 layer",
+    ("depth", -1): "-1 layer",
+    ("width", -1): "narrower",
+    ("diagonal", 1): "the compound step",
+}
+
+
+def _shift(lattice: Lattice, config: Config, axis: str, sign: int) -> Config | None:
+    """The lattice neighbour of `config` one index away along `axis`; None off-grid."""
+    if axis == "diagonal":
+        step = _shift(lattice, config, "depth", sign)
+        return _shift(lattice, step, "width", sign) if step else None
+    values = lattice.depths if axis == "depth" else lattice.widths
+    current = config.depth if axis == "depth" else config.width
+    if current not in values:
+        return None
+    i = values.index(current) + sign
+    if not 0 <= i < len(values):
+        return None
+    if axis == "depth":
+        return Config(config.family, values[i], config.width)
+    return Config(config.family, config.depth, values[i])
+
+
+def _predicted_gain(lattice, result: Result, axis, sign, tried) -> float:
+    """Expected accuracy change of the move, from the opposite neighbour's trend."""
+    if axis == "diagonal":
+        return sum(
+            _predicted_gain(lattice, result, a, sign, tried) for a in ("depth", "width")
+        )
+    opposite = _shift(lattice, result.config, axis, -sign)
+    if opposite in tried and tried[opposite].ok:
+        return result.val_acc - tried[opposite].val_acc
+    grows = result.verdict in (UNDERFIT, STILL_IMPROVING)
+    prior = 1e-3 if (sign > 0) == grows else -1e-3
+    return prior if result.verdict != OVERFIT or sign < 0 else -1e-3
+
+
+def next_exploration(
+    lattice: Lattice,
+    results: Sequence[Result],
+    excluded: Mapping[Config, str] = {},
+) -> Proposal | None:
+    """The next configuration to explore for accuracy, or None when all are tried.
+
+    Args:
+        lattice: the search space.
+        results: finished trials, in completion order (later duplicates win).
+        excluded: configurations that cannot be trained, with the reason.
+    """
+    tried = {r.config: r for r in results}
+    ranked = sorted(
+        (r for r in tried.values() if r.ok), key=lambda r: (-r.val_acc, r.cost)
+    )
+    for result in ranked:
+        moves = []
+        for order, (axis, sign) in enumerate(MOVES):
+            cand = _shift(lattice, result.config, axis, sign)
+            if cand is None or cand in tried or cand in excluded:
+                continue
+            gain = _predicted_gain(lattice, result, axis, sign, tried)
+            moves.append((-gain, order, cand, (axis, sign)))
+        if moves:
+            _, _, cand, move = min(moves)
+            rank = "the most accurate" if result is ranked[0] else "the next best"
+            return Proposal(
+                cand,
+                f"explore: {_describe(result)}, {rank} configuration with untried "
+                f"neighbours: try {_MOVE_TEXT[move]}",
+            )
+    for family in lattice.families:
+        for depth in lattice.depths:
+            for width in lattice.widths:
+                config = Config(family, depth, width)
+                if config not in tried and config not in excluded:
+                    return Proposal(
+                        config,
+                        "explore: no trained configuration has an untried neighbour;"
+                        " the cheapest untried one",
+                    )
+    return None

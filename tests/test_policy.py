@@ -2,7 +2,7 @@
 
 import pytest
 
-from kt_capacity.policy import Result, next_proposal
+from kt_capacity.policy import Result, next_exploration, next_proposal
 from kt_capacity.space import Config, Lattice
 
 LATTICE = Lattice(("plain",), (1, 2, 3), (16, 32, 64))
@@ -128,3 +128,49 @@ def test_policy_threshold_changes_the_walk(threshold, expected):
         C(3, 32): (0.80, 2400, "underfit"),
     }
     assert [p.config for p in run(table, threshold=threshold)] == expected
+
+
+def explore(table, lattice=LATTICE, excluded=None, limit=50):
+    """The knee walk, then `next_exploration` until every config is tried."""
+    results, proposals = [], []
+    for _ in range(limit):
+        p = next_proposal(lattice, results, excluded or {}) or next_exploration(
+            lattice, results, excluded or {}
+        )
+        if p is None:
+            return proposals
+        proposals.append(p)
+        row = table.get(p.config)
+        results.append(Result(p.config, *row) if row else Result(p.config))
+    raise AssertionError("exploration did not stop")
+
+
+def test_exploration_follows_the_accuracy_trend_past_the_knee():
+    # Width 32 does not pay for its params, so the knee walk stops at d1 w16; the
+    # most accurate cell is d3 w64, reached by following the accuracy gains.
+    table = {
+        C(d, w): (0.60 + 0.01 * d + 0.0005 * w, 1000 * d * w, "still_improving")
+        for d in (1, 2, 3)
+        for w in (16, 32, 64)
+    }
+    knee_walk = [p.config for p in run(table)]
+    proposals = explore(table)
+    configs = [p.config for p in proposals]
+    assert configs[: len(knee_walk)] == knee_walk
+    assert C(3, 64) not in knee_walk
+    assert configs.index(C(3, 64)) < len(configs) - 1  # found before the end
+    assert sorted(configs, key=str) == sorted(table, key=str)  # each once
+    assert proposals[len(knee_walk)].reason.startswith("explore: ")
+
+
+def test_exploration_shrinks_an_overfitting_best():
+    lattice = Lattice(("plain",), (1, 2, 3), (16,))
+    results = [Result(C(2, 16), 0.80, 1000, "overfit")]
+    p = next_exploration(lattice, results)
+    assert p.config == C(1, 16) and "-1 layer" in p.reason
+
+
+def test_exploration_skips_excluded_and_ends():
+    lattice = Lattice(("plain",), (1, 2), (16,))
+    results = [Result(C(1, 16), 0.7, 100, "underfit")]
+    assert next_exploration(lattice, results, {C(2, 16): "collapses"}) is None

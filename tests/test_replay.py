@@ -125,3 +125,20 @@ def test_table_complete_keeps_the_full_sub_grid(tmp_path):
     del table.cells[Config("plain", 2, 32)]
     sub = table.complete()
     assert sub.widths == [8, 16] and len(sub.cells) == 6
+
+
+def test_capacity_oracle_explore_spends_the_budget_after_the_knee(tmp_path):
+    table = _synthetic(tmp_path)
+    knee_run = replay_strategy("capacity_knee", table, seed=0)
+    oracle = make_oracle("capacity", table, seed=0)
+    run = replay(oracle, table, budget=table.grid_epochs)
+    assert knee_run.stopped and knee_run.epochs < run.epochs
+    configs = [t[0] for t in run.trials]
+    assert len(configs) == len(set(configs)) == len(table.cells)
+    assert oracle.stop_reason == "every configuration of the space is tried"
+    assert run.regret_at(table, table.grid_epochs) == 0
+    state = json.loads(json.dumps(oracle.get_state()))
+    assert state["explore"] is True
+    fresh = make_oracle("capacity_knee", table, seed=0)
+    fresh.set_state(state)
+    assert fresh.explore is True
