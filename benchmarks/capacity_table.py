@@ -207,6 +207,47 @@ def build_table(
     return table
 
 
+def repeat_cells(table_path: Path, cells, seeds, log=print) -> list[dict]:
+    """Retrain some cells of a table with other weight/shuffle seeds (noise check).
+
+    The data subset stays the table's; only the seed of `train_cell` changes.
+
+    Returns:
+        One row per cell: the table's best val accuracy and those of the seeds.
+    """
+    from kt_capacity.hypermodel import CapacityHyperModel
+    from kt_capacity.space import Config
+
+    table = json.loads(Path(table_path).read_text())
+    p = table["protocol"]
+    data = load_subset(p["train_size"], p["val_size"], p["seed"])
+    hypermodel = CapacityHyperModel(
+        data[0].shape[1:],
+        10,
+        depths=p["depths"],
+        widths=p["widths"],
+        families=[p["family"]],
+    )
+    recorded = {
+        cell_key(c["family"], c["depth"], c["width"]): c for c in table["cells"]
+    }
+    rows = []
+    for depth, width in cells:
+        base = recorded[cell_key(p["family"], depth, width)]
+        vals = [max(base["history"]["val_accuracy"])]
+        for seed in seeds:
+            config = Config(p["family"], depth, width)
+            rec = train_cell(hypermodel, config, data, p["epochs"], seed)
+            vals.append(max(rec["history"]["val_accuracy"]))
+        rows.append({"depth": depth, "width": width, "val_accuracy": vals})
+        log(
+            f"d{depth} w{width}: best val over seeds {[p['seed'], *seeds]}: "
+            + ", ".join(f"{100 * v:.2f}" for v in vals)
+            + f" (spread {100 * (max(vals) - min(vals)):.2f} pt)"
+        )
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", default="fmnist_plain_2k")
@@ -223,7 +264,18 @@ def main(argv=None) -> int:
         action="store_true",
         help="tiny grid (depths 1-2 x widths 4,8, 200 images, 1 epoch) for CI",
     )
+    parser.add_argument(
+        "--repeat",
+        default=None,
+        help="noise check: retrain cells 'd/w,d/w' of the table with --repeat-seeds",
+    )
+    parser.add_argument("--repeat-seeds", default="1,2")
     args = parser.parse_args(argv)
+    if args.repeat:
+        cells = [tuple(int(v) for v in c.split("/")) for c in args.repeat.split(",")]
+        seeds = [int(v) for v in args.repeat_seeds.split(",")]
+        repeat_cells(args.out or DATA_DIR / f"{args.name}.json", cells, seeds)
+        return 0
     if args.smoke:
         args.depths, args.widths = "1,2", "4,8"
         args.train_size = args.val_size = 200
