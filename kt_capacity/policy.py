@@ -21,7 +21,10 @@ that still has untried lattice neighbours and proposes the neighbour with the
 largest predicted gain, extrapolating the gain seen along the same axis (the
 step into the configuration continues the same way); without evidence a move
 that adds capacity is preferred for an underfit or still-improving network and
-one that removes it for an overfitting one. When no neighbour of a trained
+one that removes it for an overfitting one. Before that, when the most accurate
+configuration gained over its smaller neighbour along an axis, the far end of
+that axis is probed first (bracketing: a single step cannot see past a dip that
+is only noise). When no neighbour of a trained
 configuration is left, the cheapest untried one follows.
 
 The policy is a function of its inputs only, so replaying the same results gives
@@ -217,6 +220,37 @@ def _predicted_gain(lattice, result: Result, axis, sign, tried) -> float:
     return prior if result.verdict != OVERFIT or sign < 0 else -1e-3
 
 
+def _edge(lattice: Lattice, config: Config, axis: str) -> Config:
+    """The largest configuration along `axis` from `config`."""
+    if axis == "depth":
+        return Config(config.family, lattice.depths[-1], config.width)
+    return Config(config.family, config.depth, lattice.widths[-1])
+
+
+def _bracket(lattice, best: Result, tried, excluded) -> Proposal | None:
+    """Probe the far end of an axis along which accuracy was seen to rise.
+
+    One step at a time cannot see past a noisy dip; the far end bounds what the
+    axis can give, and the neighbour search then refines around the better end.
+    """
+    for axis in ("width", "depth"):
+        below = _shift(lattice, best.config, axis, -1)
+        if below not in tried or not tried[below].ok:
+            continue
+        if best.val_acc <= tried[below].val_acc:
+            continue
+        edge = _edge(lattice, best.config, axis)
+        if edge in tried or edge in excluded or edge == best.config:
+            continue
+        gain = 100 * (best.val_acc - tried[below].val_acc)
+        return Proposal(
+            edge,
+            f"explore: {_describe(best)}, {gain:+.1f} points over {below.label}: "
+            f"bracket the {axis} axis at its far end",
+        )
+    return None
+
+
 def next_exploration(
     lattice: Lattice,
     results: Sequence[Result],
@@ -233,6 +267,10 @@ def next_exploration(
     ranked = sorted(
         (r for r in tried.values() if r.ok), key=lambda r: (-r.val_acc, r.cost)
     )
+    if ranked:
+        bracket = _bracket(lattice, ranked[0], tried, excluded)
+        if bracket is not None:
+            return bracket
     for result in ranked:
         moves = []
         for order, (axis, sign) in enumerate(MOVES):

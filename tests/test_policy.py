@@ -174,3 +174,14 @@ def test_exploration_skips_excluded_and_ends():
     lattice = Lattice(("plain",), (1, 2), (16,))
     results = [Result(C(1, 16), 0.7, 100, "underfit")]
     assert next_exploration(lattice, results, {C(2, 16): "collapses"}) is None
+
+
+def test_exploration_brackets_a_rising_axis_at_its_far_end():
+    lattice = Lattice(("plain",), (1, 2), (16, 32, 64, 128))
+    results = [
+        Result(C(1, 16), 0.70, 100, "still_improving"),
+        Result(C(1, 32), 0.72, 200, "still_improving"),
+        Result(C(1, 64), 0.71, 400, "still_improving"),  # a dip: noise or not
+    ]
+    p = next_exploration(lattice, results)
+    assert p.config == C(1, 128) and "bracket the width axis" in p.reason
