@@ -123,7 +123,7 @@ def test_tuner_nan_loss_fails_the_trial_and_search_goes_on(tmp_path, digits):
     hm = CapacityHyperModel(depths=[1, 2], widths=[4], build_fn=overflowing)
     tuner = CapacityTuner(
         hm,
-        CapacityOracle(max_trials=2, seed=0),
+        CapacityOracle(max_trials=3, seed=0),
         directory=str(tmp_path),
         project_name="p",
     )
