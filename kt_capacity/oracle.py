@@ -22,10 +22,12 @@ class CapacityOracle(kt.Oracle):
     step when its cost-efficiency (accuracy points per percent of cost growth) is
     at least `threshold` and it does not overfit. Every proposal records a one-line
     reason (`reason(trial_id)`). The search stops by itself once no step pays,
-    unless `explore=True`: then the knee is only the first stage, and the remaining
-    trials (up to `max_trials`) go to a best-first local search for accuracy around
-    the most accurate configurations (`policy.next_exploration`), which is what a
-    fixed trial budget is best spent on.
+    unless `explore=True`: for a fixed trial budget spent on accuracy, the search
+    first trains a coarse design of the corners and centre of the lattice
+    (`policy.next_design`), then alternates the walk to the knee with a best-first
+    local search for accuracy around the most accurate configurations
+    (`policy.next_exploration`), so that neither starves, and spends the trials
+    left (up to `max_trials`) on that local search.
 
     All state is JSON and goes through `get_state`/`set_state`, and the policy is a
     function of the finished trials only, so `overwrite=False` resumes exactly, and
@@ -104,7 +106,13 @@ class CapacityOracle(kt.Oracle):
         lattice = self.lattice()
         results = self.results()
         excluded = {_config(k): v for k, v in self.excluded.items()}
-        proposal = policy.next_proposal(lattice, results, excluded, self.threshold)
+        proposal = None
+        if self.explore:
+            proposal = policy.next_design(lattice, results, excluded)
+            if proposal is None and len(results) % 2:
+                proposal = policy.next_exploration(lattice, results, excluded)
+        if proposal is None:
+            proposal = policy.next_proposal(lattice, results, excluded, self.threshold)
         if proposal is None and self.explore:
             proposal = policy.next_exploration(lattice, results, excluded)
             if proposal is None:

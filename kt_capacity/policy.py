@@ -15,6 +15,9 @@ says which configuration to train next and why. For each family in turn:
 
 An anchor that overfits closes both axes at once: more capacity will not help.
 
+`next_design` opens a search with a fixed budget (before the walk): a coarse
+factorial design of each family's corners and centre (smallest, widest, deepest,
+centre, largest), so that the range of accuracies is bounded before any refining.
 `next_exploration` is what comes after the knee when there is budget left: a
 best-first local search for accuracy. It takes the most accurate configuration
 that still has untried lattice neighbours and proposes the neighbour with the
@@ -218,6 +221,39 @@ def _predicted_gain(lattice, result: Result, axis, sign, tried) -> float:
     grows = result.verdict in (UNDERFIT, STILL_IMPROVING)
     prior = 1e-3 if (sign > 0) == grows else -1e-3
     return prior if result.verdict != OVERFIT or sign < 0 else -1e-3
+
+
+def next_design(
+    lattice: Lattice,
+    results: Sequence[Result],
+    excluded: Mapping[Config, str] = {},
+) -> Proposal | None:
+    """The next untried point of the coarse design, or None when all are tried.
+
+    Args:
+        lattice: the search space.
+        results: finished trials (failed ones count as tried).
+        excluded: configurations that cannot be trained, with the reason.
+    """
+    tried = {r.config for r in results}
+    d, w = lattice.depths, lattice.widths
+    points = (
+        (d[0], w[0], "the smallest"),
+        (d[0], w[-1], "the widest"),
+        (d[-1], w[0], "the deepest"),
+        (d[(len(d) - 1) // 2], w[(len(w) - 1) // 2], "the centre"),
+        (d[-1], w[-1], "the largest"),
+    )
+    for family in lattice.families:
+        for depth, width, name in points:
+            config = Config(family, depth, width)
+            if config not in tried and config not in excluded:
+                return Proposal(
+                    config,
+                    f"coarse design: {name} {family} network bounds the space "
+                    "before refining",
+                )
+    return None
 
 
 def _edge(lattice: Lattice, config: Config, axis: str) -> Config:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kt_capacity.policy import Result, next_exploration, next_proposal
+from kt_capacity.policy import Result, next_design, next_exploration, next_proposal
 from kt_capacity.space import Config, Lattice
 
 LATTICE = Lattice(("plain",), (1, 2, 3), (16, 32, 64))
@@ -185,3 +185,13 @@ def test_exploration_brackets_a_rising_axis_at_its_far_end():
     ]
     p = next_exploration(lattice, results)
     assert p.config == C(1, 128) and "bracket the width axis" in p.reason
+
+
+def test_design_bounds_the_space_with_corners_and_centre():
+    lattice = Lattice(("plain",), (1, 2, 3), (16, 32, 64))
+    results, configs = [], []
+    while (p := next_design(lattice, results, {C(3, 64): "too big"})) is not None:
+        configs.append(p.config)
+        results.append(Result(p.config, 0.7, 100, "balanced"))
+    assert configs == [C(1, 16), C(1, 64), C(3, 16), C(2, 32)]
+    assert next_design(lattice, results).config == C(3, 64)
