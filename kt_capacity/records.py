@@ -72,8 +72,9 @@ def flag_dicts(flags) -> list[dict]:
 
 
 def _write_json(path: Path, data) -> None:
-    """Write atomically, so a kill never leaves a half-written file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    """Write atomically (a kill never leaves a half-written file), with a temporary
+    name of this process's own, so parallel workers never collide."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=2, allow_nan=True))
     os.replace(tmp, path)
 

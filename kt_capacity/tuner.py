@@ -11,6 +11,8 @@ import keras
 import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
+from keras_tuner.src.distribute import utils as dist_utils
+from keras_tuner.src.engine import trial as trial_module
 from keras_tuner.src.engine import tuner_utils
 
 from kt_capacity import records
@@ -32,6 +34,26 @@ class _EpochListener(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.listener.on_epoch_end(self.trial_id, epoch, self.epochs, dict(logs or {}))
+
+
+def _patient(create_trial):
+    """Wrap `create_trial` to wait, with back-off, while the oracle answers IDLE.
+
+    Keras Tuner's search loop asks again at once after IDLE, which in distributed
+    mode is a busy loop of gRPC calls while another worker trains the configuration
+    the policy needs next.
+    """
+
+    def create(tuner_id):
+        delay = 0.05
+        while True:
+            trial = create_trial(tuner_id)
+            if trial.status != trial_module.TrialStatus.IDLE:
+                return trial
+            time.sleep(delay)
+            delay = min(2 * delay, 1.0)
+
+    return create
 
 
 class CapacityTuner(kt.Tuner):
@@ -88,6 +110,8 @@ class CapacityTuner(kt.Tuner):
         )
         self.max_params = max_params
         self._stop_request = StopRequest()
+        if not dist_utils.is_chief_oracle():  # the chief's server must answer at once
+            self.oracle.create_trial = _patient(self.oracle.create_trial)
         self.gradient_stats = gradient_stats
         self.listener = listener
 
@@ -255,11 +279,10 @@ class CapacityTuner(kt.Tuner):
         super().on_trial_end(trial)
         keras.backend.clear_session()
         gc.collect()
-        if hasattr(self.oracle, "trials"):
-            summary = self.summary()
-            records.save_summary(self.project_dir, summary)
-            if self.listener is not None:
-                self.listener.on_trial_end(trial.trial_id, summary)
+        summary = self.summary()
+        records.save_summary(self.project_dir, summary)
+        if self.listener is not None:
+            self.listener.on_trial_end(trial.trial_id, summary)
 
     def load_model(self, trial):
         # The best-epoch checkpoint holds optimizer slots the fresh model lacks;
@@ -270,6 +293,10 @@ class CapacityTuner(kt.Tuner):
 
     # -- results --------------------------------------------------------------------
     def summary(self) -> dict:
-        """The search so far: every trial, the Pareto front and the recommended knee."""
+        """The search so far: every trial, the Pareto front and the recommended knee.
+
+        A distributed worker (its oracle is a gRPC client) reads the chief's saved
+        `oracle.json` from the shared directory instead.
+        """
         state = self.oracle.get_state() if hasattr(self.oracle, "threshold") else None
         return records.summarize(self.project_dir, state)
