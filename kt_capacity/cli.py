@@ -119,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.01,
         help="minimum cost-efficiency (val pts per %% params) of a step",
     )
+    s.add_argument(
+        "--explore",
+        action="store_true",
+        help="after the knee, spend the remaining trials searching for accuracy",
+    )
     s.add_argument("--max-train", type=_positive_int, default=None)
     s.add_argument("--directory", default="kt_runs", help="where the search is kept")
     s.add_argument(
@@ -251,7 +256,10 @@ def _search(args, console: Console) -> int:
         families=args.families,
     )
     oracle = CapacityOracle(
-        max_trials=args.max_trials, threshold=args.threshold, seed=args.seed
+        max_trials=args.max_trials,
+        threshold=args.threshold,
+        seed=args.seed,
+        explore=args.explore,
     )
     tuner = CapacityTuner(
         hypermodel,
