@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kt_capacity.diagnosis import verdict_code
 from kt_capacity.scoring import DEFAULT_THRESHOLD, Candidate, knee, pareto_front
+from kt_capacity.space import Config
 
 RECORD_FILE = "capacity.json"
 SUMMARY_FILE = "summary.json"
@@ -40,7 +41,12 @@ class TrialRecord:
 
     @property
     def label(self) -> str:
-        return f"{self.family} d{self.depth} w{self.width}"
+        return Config(self.family, self.depth, self.width).label
+
+
+def trial_label(trial: dict) -> str:
+    """The configuration label ("plain d3 w32") of a trial dict from a summary."""
+    return Config(trial["family"], trial["depth"], trial["width"]).label
 
 
 def fit_metrics(

@@ -25,6 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from kt_capacity.records import trial_label  # noqa: E402
+
 PLOT_NAMES = (
     "accuracy_by_depth",
     "accuracy_by_width",
@@ -44,10 +46,6 @@ class Skip(Exception):
 
 def _completed(summary: dict) -> list[dict]:
     return [t for t in summary.get("trials", []) if t.get("status") == "COMPLETED"]
-
-
-def _label(trial: dict) -> str:
-    return f"{trial['family']} d{trial['depth']} w{trial['width']}"
 
 
 def _recommended(summary: dict) -> dict:
@@ -189,7 +187,7 @@ def plot_pareto_front(summary: dict, path: Path) -> Path:
         facecolors="none",
         edgecolors="red",
         linewidths=2,
-        label=f"knee: {_label(rec)}",
+        label=f"knee: {trial_label(rec)}",
         zorder=3,
     )
     for t in done:
@@ -244,7 +242,7 @@ def plot_learning_curves(summary: dict, path: Path, top: int = TOP_TRIALS) -> Pa
         raise Skip("no completed trial with a per-epoch history")
     done.sort(key=lambda t: t["metrics"]["val_accuracy"], reverse=True)
     return _learning_curves(
-        [(_label(t), t["history"]) for t in done[:top]],
+        [(trial_label(t), t["history"]) for t in done[:top]],
         path,
         f"Learning curves of the top {min(top, len(done))} trials",
     )
@@ -287,7 +285,7 @@ def plot_gradient_health(summary: dict, path: Path) -> Path:
         rec.get("gradients") or {},
         rec.get("gradient_flags") or [],
         path,
-        f"Gradient health of {_label(rec)} (latest recorded step)",
+        f"Gradient health of {trial_label(rec)} (latest recorded step)",
     )
 
 

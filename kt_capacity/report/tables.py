@@ -8,6 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from kt_capacity.records import trial_label
 from kt_capacity.scoring import cost_efficiency, format_efficiency
 
 VERDICT_STYLE = {
@@ -160,7 +161,7 @@ def recommendation_panel(summary: dict) -> Panel:
         bm = best["metrics"]
         lines.append(
             Text(
-                f"The most accurate trial, {_label(best)}, reaches "
+                f"The most accurate trial, {trial_label(best)}, reaches "
                 f"{100 * bm['val_accuracy']:.1f} % with {int(bm[cost]):,} {cost}: "
                 "more cost than its accuracy is worth at this threshold "
                 f"({summary['threshold']:g}).",
@@ -180,7 +181,3 @@ def recommendation_panel(summary: dict) -> Panel:
     if summary.get("stop_reason"):
         lines.append(Text(f"Search stopped: {summary['stop_reason']}.", style="dim"))
     return Panel(Group(*lines), title="Recommendation", border_style="green")
-
-
-def _label(trial: dict) -> str:
-    return f"{trial['family']} d{trial['depth']} w{trial['width']}"
