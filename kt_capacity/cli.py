@@ -11,6 +11,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from kt_capacity.space import FAMILIES  # pure: parsing never loads TensorFlow
+
 # Before TensorFlow loads: keep its C++ start-up chatter off the user's terminal.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -72,8 +74,6 @@ def _positive_int(text: str) -> int:
 
 
 def _families(text: str) -> list[str]:
-    from kt_capacity.hypermodel import FAMILIES
-
     names = [f.strip() for f in text.split(",") if f.strip()]
     bad = [f for f in names if f not in FAMILIES]
     if not names or bad:
@@ -240,6 +240,7 @@ def _search(args, console: Console) -> int:
     from kt_capacity.data import DataError, load_dataset
     from kt_capacity.hypermodel import CapacityHyperModel
     from kt_capacity.oracle import CapacityOracle
+    from kt_capacity.records import save_summary
     from kt_capacity.report.tables import recommendation_panel, trial_table
     from kt_capacity.tuner import CapacityTuner
 
@@ -287,8 +288,6 @@ def _search(args, console: Console) -> int:
         except KeyboardInterrupt:
             interrupted = True
     summary = tuner.summary()
-    from kt_capacity.records import save_summary
-
     save_summary(tuner.project_dir, summary)
     console.print(trial_table(summary))
     console.print(recommendation_panel(summary))
@@ -362,8 +361,6 @@ def _load_user_model(path: str):
 
 
 def _diagnose(args, console: Console) -> int:
-    from kt_capacity.hypermodel import FAMILIES
-
     if args.model is not None:
         given = [
             f"--{n}"

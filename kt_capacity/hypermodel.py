@@ -7,9 +7,8 @@ from collections.abc import Callable, Sequence
 import keras
 import keras_tuner as kt
 
-from kt_capacity.space import Config
+from kt_capacity.space import FAMILIES, Config
 
-FAMILIES = ("plain", "residual", "separable_se")
 ACTIVATIONS = ("relu", "leaky_relu")
 
 

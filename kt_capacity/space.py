@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+FAMILIES = ("plain", "residual", "separable_se")
+
 
 @dataclass(frozen=True)
 class Config:

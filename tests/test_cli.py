@@ -160,3 +160,18 @@ def test_cli_interrupted_search_resumes_without_retraining(tmp_path, sig):
     assert set(before) <= {f"trial_{i}" for i in ids}
     assert len(ids) == len(set(ids)) >= len(before)
     assert b"Capacity trials" in resumed.stdout
+
+
+@pytest.mark.parametrize(
+    "argv", [["search", "--families", "dense"], ["search", "--dataset", "nope"]]
+)
+def test_cli_error_process_stderr_is_exactly_one_line(argv, tmp_path):
+    # TensorFlow's C++ start-up lines go to fd 2, beyond capsys's reach.
+    out = subprocess.run(
+        [sys.executable, "-m", "kt_capacity.cli", *argv, "--directory", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and out.stderr.startswith("kt-capacity search")
